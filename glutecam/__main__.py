@@ -1,0 +1,3 @@
+from glutecam.cli import main
+
+main()

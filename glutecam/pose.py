@@ -1,0 +1,252 @@
+"""The pose stage: MediaPipe Tasks `PoseLandmarker` in, `FramePose` arrays out.
+
+MediaPipe's results are converted here, once, into numpy arrays (image landmarks in pixels of the upright
+frame, world landmarks in metres). When the model sees several people, `SubjectSelector` keeps following
+one of them: the one nearest the previous subject, or at the start the largest and most central.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from glutecam.landmarks import N_LANDMARKS, Landmark
+from glutecam.models import FoundModel, resolve_model
+from glutecam.sources import Frame
+from glutecam.track import FramePose
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_TORSO = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence the C++ log lines MediaPipe/TFLite print on model load (fd 2), then restore."""
+    try:
+        fd = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+@dataclass
+class Candidate:
+    """One person as MediaPipe returned them, already in arrays."""
+
+    image_px: np.ndarray  # (33, 3)
+    visibility: np.ndarray  # (33,)
+    presence: np.ndarray  # (33,)
+    world_m: np.ndarray  # (33, 3)
+
+    def bbox_xyxy(self) -> np.ndarray:
+        xy = self.image_px[:, :2]
+        return np.array([*xy.min(axis=0), *xy.max(axis=0)])
+
+    def torso_centre_px(self) -> np.ndarray:
+        return self.image_px[_TORSO, :2].mean(axis=0)
+
+
+def candidates_from_result(result, width: int, height: int) -> list[Candidate]:
+    """Convert a `PoseLandmarkerResult` into `Candidate`s (normalised -> pixel coordinates)."""
+    out = []
+    for lms, wlms in zip(result.pose_landmarks, result.pose_world_landmarks):
+        arr = np.array([(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0) for p in lms], dtype=np.float64)
+        warr = np.array([(p.x, p.y, p.z) for p in wlms], dtype=np.float64)
+        if arr.shape[0] != N_LANDMARKS:
+            continue
+        image_px = np.empty((N_LANDMARKS, 3))
+        image_px[:, 0] = arr[:, 0] * width
+        image_px[:, 1] = arr[:, 1] * height
+        image_px[:, 2] = arr[:, 2] * width  # MediaPipe scales z like x
+        out.append(Candidate(image_px, arr[:, 3], arr[:, 4], warr))
+    return out
+
+
+class SubjectSelector:
+    """Chooses which detected person is "the subject", consistently across frames.
+
+    First pick: the largest person, weighted by closeness to the image centre. Afterwards: the person whose
+    torso centre is nearest the last known subject's (normalised by the subject's size), so a second person
+    walking past does not steal the track.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self._last_centre: np.ndarray | None = None
+        self._last_size: float = 1.0
+
+    def _score_first(self, c: Candidate) -> float:
+        x0, y0, x1, y1 = c.bbox_xyxy()
+        area = max(x1 - x0, 1.0) * max(y1 - y0, 1.0)
+        centre = c.torso_centre_px()
+        off = np.hypot((centre[0] - self.width / 2) / self.width, (centre[1] - self.height / 2) / self.height)
+        return area * (1.0 - min(off, 0.7))
+
+    def choose(self, cands: list[Candidate]) -> Candidate | None:
+        if not cands:
+            return None
+        if self._last_centre is None or len(cands) == 1:
+            best = cands[0] if len(cands) == 1 else max(cands, key=self._score_first)
+        else:
+            dists = [np.linalg.norm(c.torso_centre_px() - self._last_centre) / self._last_size for c in cands]
+            best = cands[int(np.argmin(dists))]
+        self._last_centre = best.torso_centre_px()
+        x0, y0, x1, y1 = best.bbox_xyxy()
+        self._last_size = max(y1 - y0, x1 - x0, 1.0)
+        return best
+
+
+class PoseEstimator:
+    """Runs the pose model frame by frame on a clip (MediaPipe VIDEO mode: tracking between frames).
+
+    Use as a context manager. `max_people` > 1 lets the model report bystanders so the subject can be told
+    apart from them (it costs time when fewer people are in view); 1 is fastest.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        max_people: int = 2,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+    ) -> None:
+        self.model: FoundModel = resolve_model(model)
+        self.max_people = max(1, int(max_people))
+        self._conf = (min_detection_confidence, min_tracking_confidence)
+        self._landmarker = None
+        self._selector: SubjectSelector | None = None
+        self._last_ts_ms = -1
+        self._calls = 0
+
+    def _options(self, running_mode, callback=None):
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        return vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model.path)),
+            running_mode=running_mode,
+            num_poses=self.max_people,
+            min_pose_detection_confidence=self._conf[0],
+            min_pose_presence_confidence=self._conf[0],
+            min_tracking_confidence=self._conf[1],
+            result_callback=callback,
+        )
+
+    def __enter__(self) -> "PoseEstimator":
+        from mediapipe.tasks.python import vision
+
+        with _quiet_stderr():
+            self._landmarker = vision.PoseLandmarker.create_from_options(self._options(vision.RunningMode.VIDEO))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            with _quiet_stderr():
+                self._landmarker.close()
+            self._landmarker = None
+
+    def _timestamp_ms(self, time_s: float) -> int:
+        # MediaPipe needs strictly increasing integer milliseconds.
+        ts = int(round(time_s * 1000.0))
+        if ts <= self._last_ts_ms:
+            ts = self._last_ts_ms + 1
+        self._last_ts_ms = ts
+        return ts
+
+    def process(self, frame: Frame) -> FramePose:
+        """Landmarks of the subject in `frame` (a `FramePose.missing` one when nobody is found)."""
+        import mediapipe as mp
+
+        if self._landmarker is None:
+            raise RuntimeError("PoseEstimator.process called outside its `with` block")
+        h, w = frame.image.shape[:2]
+        rgb = np.ascontiguousarray(frame.image[:, :, ::-1])
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        ts = self._timestamp_ms(frame.time_s)
+        if self._calls < 2:  # the C++ side logs its set-up notes on the first inferences
+            with _quiet_stderr():
+                result = self._landmarker.detect_for_video(image, ts)
+        else:
+            result = self._landmarker.detect_for_video(image, ts)
+        self._calls += 1
+        return self._to_frame_pose(result, frame, w, h)
+
+    def _to_frame_pose(self, result, frame: Frame, w: int, h: int) -> FramePose:
+        if self._selector is None:
+            self._selector = SubjectSelector(w, h)
+        cands = candidates_from_result(result, w, h)
+        chosen = self._selector.choose(cands)
+        if chosen is None:
+            return FramePose.missing(frame.index, frame.time_s, 0)
+        return FramePose(frame.index, frame.time_s, chosen.image_px, chosen.visibility, chosen.presence,
+                         chosen.world_m, len(cands))
+
+
+class LivePoseEstimator(PoseEstimator):
+    """MediaPipe LIVE_STREAM mode for cameras: `submit` returns at once, results arrive on a thread.
+
+    MediaPipe itself skips a submitted frame while the previous one is still being processed, so the
+    newest frame is always the one worked on. `results()` returns the (frame, pose) pairs finished since the
+    last call, oldest first.
+    """
+
+    def __enter__(self) -> "LivePoseEstimator":
+        from mediapipe.tasks.python import vision
+
+        self._pending: dict[int, Frame] = {}
+        self._done: deque[tuple[Frame, FramePose]] = deque(maxlen=8)
+        self._lock = threading.Lock()
+        with _quiet_stderr():
+            self._landmarker = vision.PoseLandmarker.create_from_options(
+                self._options(vision.RunningMode.LIVE_STREAM, callback=self._on_result)
+            )
+        return self
+
+    def _on_result(self, result, image, timestamp_ms: int) -> None:
+        with self._lock:
+            frame = self._pending.pop(timestamp_ms, None)
+            for ts in [t for t in self._pending if t < timestamp_ms]:
+                del self._pending[ts]  # frames MediaPipe skipped
+        if frame is None:
+            return
+        h, w = frame.image.shape[:2]
+        pose = self._to_frame_pose(result, frame, w, h)
+        with self._lock:
+            self._done.append((frame, pose))
+
+    def submit(self, frame: Frame) -> None:
+        import mediapipe as mp
+
+        if self._landmarker is None:
+            raise RuntimeError("LivePoseEstimator.submit called outside its `with` block")
+        ts = self._timestamp_ms(frame.time_s)
+        with self._lock:
+            self._pending[ts] = frame
+        rgb = np.ascontiguousarray(frame.image[:, :, ::-1])
+        self._landmarker.detect_async(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), ts)
+
+    def results(self) -> list[tuple[Frame, FramePose]]:
+        with self._lock:
+            out = list(self._done)
+            self._done.clear()
+        return out
+
+    def process(self, frame: Frame) -> FramePose:  # pragma: no cover - guard
+        raise RuntimeError("LivePoseEstimator works asynchronously: use submit() and results()")

@@ -1,0 +1,312 @@
+"""The offline job: a video in; a pose track, per-frame CSV, summary, per-rep results and an annotated clip out.
+
+Pass 1 decodes (in a background thread) and runs the pose model, accumulating a `PoseTrack`; Ctrl+C or a
+damaged stream ends the pass early and everything computed so far is still written. The exercise analysis
+runs on the whole track (zero-lag filtering needs it). Pass 2, only when a clip is wanted, decodes again and
+draws what the analysis found at each moment, so the clip and `reps.json` always agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glutecam import __version__
+from glutecam.annotate import Annotator, Overlay
+from glutecam.landmarks import Landmark
+from glutecam.pose import PoseEstimator
+from glutecam.prefetch import prefetch
+from glutecam.sources import VideoFileSource
+from glutecam.track import PoseTrack, landmark_columns, landmark_rows, write_csv
+
+#: Called as progress(done_frames, total_frames_or_None, stage).
+Progress = Callable[[int, int | None, str], None]
+
+
+class OutputError(RuntimeError):
+    """The output folder cannot be created or written."""
+
+
+@dataclass
+class AnalyseOptions:
+    exercise: str | None = None
+    side: str | None = None
+    model: str | Path | None = None
+    config_path: Path | None = None
+    video: bool = True  # write annotated.mp4
+    stride: int = 1  # analyse every n-th frame
+    max_people: int = 2
+
+
+@dataclass
+class AnalyseResult:
+    out_dir: Path
+    track: PoseTrack
+    outputs: dict[str, Path] = field(default_factory=dict)
+    interrupted: bool = False
+    stopped_early: str | None = None  # why pass 1 ended before the end of the file
+    summary: dict[str, Any] = field(default_factory=dict)
+    analysis: Any = None  # glutecam.analysers.base.Analysis when an exercise was given
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_out_dir(out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".glutecam-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write to output folder {out_dir}: {exc.strerror or exc}") from None
+    return out_dir
+
+
+def hip_line_obliquity_deg(track: PoseTrack) -> np.ndarray:
+    """(T,) raw pelvis obliquity from the hip landmarks, degrees, + = the person's left hip higher."""
+    from glutecam.metrics import pelvis_obliquity_deg
+
+    return pelvis_obliquity_deg(track.xy(Landmark.LEFT_HIP), track.xy(Landmark.RIGHT_HIP))
+
+
+def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progress | None = None,
+             ) -> tuple[PoseTrack, bool, dict[str, float]]:
+    """Pass 1. Returns (track, interrupted, timings). Ctrl+C stops the pass but keeps its frames."""
+    info = source.info
+    poses = []
+    interrupted = False
+    t_pose = 0.0
+    total = info.n_frames // source.stride if info.n_frames else None
+    try:
+        for frame in prefetch(source, maxsize=4):
+            t0 = time.perf_counter()
+            poses.append(estimator.process(frame))
+            t_pose += time.perf_counter() - t0
+            if progress:
+                progress(len(poses), total, "pose")
+    except KeyboardInterrupt:
+        interrupted = True
+    track = PoseTrack.from_frames(
+        poses,
+        frame_size_wh=(info.width, info.height),
+        fps=info.fps,
+        source=info.path,
+        model=estimator.model.name,
+        info={"codec": info.codec, "rotation_deg": info.rotation_deg, "stride": source.stride,
+              "container_frames": info.n_frames, "model_path": str(estimator.model.path)},
+    )
+    return track, interrupted, {"pose_s": t_pose}
+
+
+def frame_columns(track: PoseTrack, analysis_frames: dict[str, np.ndarray] | None) -> dict[str, Any]:
+    """The columns of frames.csv, in order (see README, "frames.csv")."""
+    cols: dict[str, Any] = {
+        "frame": track.frame_index,
+        "time_s": track.time_s,
+        "detected": track.detected,
+        "n_people": track.n_people,
+        "pelvis_obliquity_deg": hip_line_obliquity_deg(track),
+    }
+    if analysis_frames:
+        for k, v in analysis_frames.items():
+            cols[k] = v
+    block = landmark_rows(track)
+    for j, name in enumerate(landmark_columns()):
+        cols[name] = block[:, j]
+    return cols
+
+
+def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, opts: AnalyseOptions,
+                  interrupted: bool, stopped_early: str | None, analysis) -> dict[str, Any]:
+    n = len(track)
+    detected = track.detected
+    others = int(np.sum(track.n_people > 1))
+    warnings = []
+    if n and not detected.any():
+        warnings.append("nobody was found in any frame")
+    elif n and detected.mean() < 0.9:
+        warnings.append(f"no person found in {int((~detected).sum())} of {n} frames")
+    if others:
+        warnings.append(
+            f"other people were in view in {others} of {n} frames; the analysis follows one subject "
+            "(the largest and most central at the start, then the nearest to where they were)"
+        )
+    if interrupted:
+        warnings.append(f"interrupted by the user after {n} frames; results cover those frames only")
+    if stopped_early:
+        warnings.append(f"the video is damaged: {stopped_early}; results cover the frames before it")
+    info = source.info
+    summary: dict[str, Any] = {
+        "glutecam_version": __version__,
+        "source": {
+            "path": info.path,
+            "width": info.width,
+            "height": info.height,
+            "fps": info.fps,
+            "container_frames": info.n_frames,
+            "duration_s": info.duration_s,
+            "rotation_deg": info.rotation_deg,
+            "codec": info.codec,
+        },
+        "model": {"name": estimator_model.name, "path": str(estimator_model.path), "origin": estimator_model.origin},
+        "frames_analysed": n,
+        "stride": opts.stride,
+        "frames_with_person": int(detected.sum()),
+        "frames_with_other_people": others,
+        "max_people_in_view": int(track.n_people.max()) if n else 0,
+        "interrupted": interrupted,
+        "complete": not interrupted and stopped_early is None,
+        "stopped_early": stopped_early,
+        "exercise": opts.exercise,
+        "warnings": warnings,
+    }
+    if analysis is not None:
+        s = analysis.set
+        summary["set"] = {
+            "side": s.side,
+            "side_source": s.side_source,
+            "view": s.view,
+            "n_reps": len(s.reps),
+            **{k: v for k, v in s.summary.items() if k not in ("n_reps",)},
+        }
+        summary["warnings"].extend(s.warnings)
+    return summary
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _clean_nans(o: Any) -> Any:
+    """Replace NaN/inf floats by None so the JSON is standard (NaN is not valid JSON)."""
+    if isinstance(o, float) or isinstance(o, np.floating):
+        return None if not math.isfinite(float(o)) else float(o)
+    if isinstance(o, dict):
+        return {k: _clean_nans(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean_nans(v) for v in o]
+    return o
+
+
+def write_json(path: Path, data: Any) -> Path:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(_clean_nans(data), indent=2, default=_json_default, ensure_ascii=False),
+                   encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def frame_overlays(track: PoseTrack, analysis) -> list[Overlay]:
+    """One `Overlay` per frame of the track: time, pelvis angle, rep and the faults of that moment."""
+    obliquity = hip_line_obliquity_deg(track)
+    drop = analysis.frames.get("pelvic_drop_deg") if analysis is not None else None
+    rep_col = analysis.frames.get("rep") if analysis is not None else None
+    fault_windows = []  # (start_s, end_s, label)
+    if analysis is not None:
+        for rep in analysis.set.reps:
+            for f in rep.faults:
+                start = max(rep.start_s, f.at_s - 0.4)
+                fault_windows.append((start, max(rep.end_s, f.at_s + 0.6), _fault_label(f)))
+    overlays = []
+    for i in range(len(track)):
+        t = float(track.time_s[i])
+        lines = []
+        if drop is not None and np.isfinite(drop[i]):
+            lines.append(f"pelvic drop {drop[i]:+.1f} deg")
+        faults = [label for (a, b, label) in fault_windows if a <= t <= b]
+        overlays.append(Overlay(time_s=t, pelvis_obliquity_deg=float(obliquity[i]), lines=lines,
+                                rep=int(rep_col[i]) if rep_col is not None else 0, faults=faults))
+    return overlays
+
+
+def _fault_label(f) -> str:
+    return f"{f.code.replace('_', ' ')} {f.value:.0f} (limit {f.threshold:.0f})"
+
+
+def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay], out_path: Path,
+                    stride: int = 1, progress: Progress | None = None) -> Path | None:
+    """Pass 2: decode again, draw each analysed frame and encode H.264."""
+    from glutecam.video_out import H264Writer
+
+    annotator = Annotator()
+    by_index = {int(fi): i for i, fi in enumerate(track.frame_index)}
+    src = VideoFileSource(source_path, stride=stride)
+    fps = track.fps or src.info.fps or 30.0
+    writer = H264Writer(out_path, fps, (src.info.width, src.info.height))
+    try:
+        done = 0
+        for frame in prefetch(src, maxsize=4):
+            i = by_index.get(frame.index)
+            if i is None:
+                if frame.index > track.frame_index[-1]:
+                    break
+                continue
+            img = annotator.annotate(frame.image, track.image_px[i], track.visibility[i], overlays[i])
+            writer.write(img, frame.time_s)
+            done += 1
+            if progress:
+                progress(done, len(track), "video")
+    finally:
+        path = writer.close()
+    return path
+
+
+def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | None = None,
+                  progress: Progress | None = None) -> AnalyseResult:
+    """Run the whole offline job; see the module docstring. Raises SourceError, ModelError, OutputError."""
+    opts = opts or AnalyseOptions()
+    out_dir = prepare_out_dir(Path(out_dir))
+    analyser = None
+    if opts.exercise:
+        from glutecam.analysers import get_analyser
+        from glutecam.config import load_config
+
+        analyser = get_analyser(opts.exercise, config=load_config(opts.config_path))
+    source = VideoFileSource(path, stride=opts.stride)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
+        track, interrupted, t = run_pose(source, estimator, progress)
+        model = estimator.model
+    timings.update(t)
+    timings["pass1_s"] = time.perf_counter() - t0
+    result = AnalyseResult(out_dir=out_dir, track=track, interrupted=interrupted, stopped_early=source.error,
+                           timings_s=timings)
+    result.outputs["track"] = track.save(out_dir / "track.npz")
+    analysis = analyser.analyse(track, side=opts.side) if analyser is not None and len(track) else None
+    result.analysis = analysis
+    result.outputs["frames"] = write_csv(out_dir / "frames.csv",
+                                         frame_columns(track, analysis.frames if analysis else None))
+    if analysis is not None:
+        result.outputs["reps"] = write_json(out_dir / "reps.json", analysis.set.to_dict())
+    summary = build_summary(track, source, model, opts, interrupted, source.error, analysis)
+    result.summary = summary
+    summary["outputs"] = {k: v.name for k, v in result.outputs.items()}
+    write_json(out_dir / "summary.json", summary)
+    if opts.video and len(track) and not interrupted:
+        t1 = time.perf_counter()
+        try:
+            video = write_annotated(Path(path), track, frame_overlays(track, analysis),
+                                    out_dir / "annotated.mp4", opts.stride, progress)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            video = None
+        timings["pass2_s"] = time.perf_counter() - t1
+        if video is not None:
+            result.outputs["annotated"] = video
+            summary["outputs"]["annotated"] = video.name
+            write_json(out_dir / "summary.json", summary)
+    return result

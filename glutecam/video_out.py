@@ -1,0 +1,77 @@
+"""`H264Writer`: writes BGR frames to an H.264/MP4 file that plays in browsers and on phones.
+
+Encoded with PyAV's libx264 (yuv420p, `+faststart` so a browser can start playing before the whole file
+has arrived). The file is written under a temporary name and renamed when closed cleanly; a writer
+closed by an exception still renames what it has, since every frame written so far is valid video.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+
+class H264Writer:
+    def __init__(self, path: str | Path, fps: float, size_wh: tuple[int, int], crf: int = 23,
+                 preset: str = "veryfast", threads: int = 0) -> None:
+        import av
+
+        self.path = Path(path)
+        self._tmp = self.path.with_name(self.path.stem + ".part" + self.path.suffix)
+        w, h = size_wh
+        self.size_wh = (w - w % 2, h - h % 2)  # yuv420p needs even dimensions
+        rate = Fraction(fps).limit_denominator(1001) if fps and fps > 0 else Fraction(30)
+        self._container = av.open(str(self._tmp), mode="w", options={"movflags": "+faststart"})
+        self._stream = self._container.add_stream("libx264", rate=rate)
+        self._stream.width, self._stream.height = self.size_wh
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(crf), "preset": preset}
+        if threads:
+            self._stream.codec_context.thread_count = threads
+        self._time_base = Fraction(1, 1000)
+        self._stream.codec_context.time_base = self._time_base
+        self._last_pts = -1
+        self.frames_written = 0
+
+    def write(self, image: np.ndarray, time_s: float | None = None) -> None:
+        """Add one BGR frame; `time_s` (seconds) keeps the source's timing, else frames are evenly spaced."""
+        import av
+
+        w, h = self.size_wh
+        if image.shape[1] != w or image.shape[0] != h:
+            image = image[:h, :w]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+        if time_s is None:
+            pts = int(round(self.frames_written / float(self._stream.average_rate or 30) * 1000))
+        else:
+            pts = int(round(time_s * 1000))
+        if pts <= self._last_pts:
+            pts = self._last_pts + 1
+        frame.pts, frame.time_base = pts, self._time_base
+        self._last_pts = pts
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+
+    def close(self) -> Path | None:
+        if self._container is None:
+            return self.path if self.path.exists() else None
+        try:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+        finally:
+            self._container.close()
+            self._container = None
+        if self.frames_written == 0:
+            self._tmp.unlink(missing_ok=True)
+            return None
+        self._tmp.replace(self.path)
+        return self.path
+
+    def __enter__(self) -> "H264Writer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,88 @@
+"""Shared fixtures: where the shared footage and model are, and pose tracks computed once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GLUTECAM_SHARED", REPO.parent / "shared"))
+SAMPLES = SHARED / "samples"
+SYNTH_DEV = SHARED / "synth_dev"
+
+
+def _model_available() -> bool:
+    try:
+        from glutecam.models import resolve_model
+
+        resolve_model(None)
+        return True
+    except Exception:
+        return False
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip when a resource is missing on a developer's machine; in CI a missing resource is a failure."""
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is missing a test resource: {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    require(SAMPLES.is_dir(), f"real footage not found at {SAMPLES}")
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def synth_dir() -> Path:
+    require(SYNTH_DEV.is_dir(), f"rendered ground truth not found at {SYNTH_DEV}")
+    return SYNTH_DEV
+
+
+@pytest.fixture(scope="session")
+def model_ready() -> None:
+    require(_model_available(), "no pose model: set GLUTECAM_MODEL_DIR (CI uses ../shared/models)")
+
+
+_TRACKS: dict[tuple[str, int], object] = {}
+
+
+def pose_track(path: Path, max_people: int = 1, limit: int | None = None):
+    """Run the pose stage on a clip once per test session and cache the track."""
+    from glutecam.pose import PoseEstimator
+    from glutecam.sources import VideoFileSource
+    from glutecam.track import PoseTrack
+
+    key = (str(path), max_people, limit)
+    if key not in _TRACKS:
+        src = VideoFileSource(path)
+        poses = []
+        with PoseEstimator(max_people=max_people) as est:
+            for frame in src:
+                poses.append(est.process(frame))
+                if limit and len(poses) >= limit:
+                    break
+        _TRACKS[key] = PoseTrack.from_frames(poses, (src.info.width, src.info.height), src.info.fps,
+                                             source=str(path), model="full")
+    return _TRACKS[key]
+
+
+@pytest.fixture(scope="session")
+def track_of(model_ready):
+    return pose_track
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: float = 30.0, times_s: list[float] | None = None) -> Path:
+    """Encode BGR frames to H.264 MP4 (optionally with explicit presentation times) for tests."""
+    from glutecam.video_out import H264Writer
+
+    with H264Writer(path, fps, (frames[0].shape[1], frames[0].shape[0])) as w:
+        for i, f in enumerate(frames):
+            w.write(f, None if times_s is None else times_s[i])
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -184,4 +185,10 @@ def main() -> None:
     except SystemExit:
         raise
     except BrokenPipeError:
+        sys.exit(EXIT_PROBLEMS)
+    except Exception as exc:  # a bug, not a user error: one line, the traceback only on request
+        if os.environ.get("GLUTECAM_DEBUG"):
+            raise
+        click.echo(f"glutecam: internal error: {type(exc).__name__}: {exc} "
+                   "(set GLUTECAM_DEBUG=1 to see the traceback, and please report it)", err=True)
         sys.exit(EXIT_PROBLEMS)

@@ -77,10 +77,10 @@ class VideoFileSource:
         try:
             self._container = av.open(str(self.path), metadata_errors="ignore")
         except Exception as exc:
-            raise SourceError(f"{self.path}: not a readable video ({_short(exc)})") from None
+            raise SourceError(f"{self.path}: {_damage(self.path) or f'not a readable video ({_short(exc)})'}") from None
         if not self._container.streams.video:
             self._container.close()
-            raise SourceError(f"{self.path}: contains no video stream")
+            raise SourceError(f"{self.path}: {_damage(self.path) or 'contains no video stream'}")
         self._stream = self._container.streams.video[0]
         if threads:
             self._stream.thread_type = "AUTO"
@@ -89,10 +89,12 @@ class VideoFileSource:
             self._first_frame = self._read_first()
         except Exception as exc:
             self._container.close()
-            raise SourceError(f"{self.path}: no frame could be decoded ({_short(exc)})") from None
+            raise SourceError(f"{self.path}: no frame could be decoded; "
+                              f"{_damage(self.path) or _short(exc)}") from None
         if self._first_frame is None:
             self._container.close()
-            raise SourceError(f"{self.path}: no frame could be decoded")
+            damage = _damage(self.path)
+            raise SourceError(f"{self.path}: no frame could be decoded{'; ' + damage if damage else ''}")
         rot = int(getattr(self._first_frame, "rotation", 0) or 0)
         w, h = self._stream.codec_context.width, self._stream.codec_context.height
         if rot % 180 == 90:
@@ -128,6 +130,7 @@ class VideoFileSource:
             return
         rot = self.info.rotation_deg
         t0 = None
+        last_t = 0.0
         index = 0
         pending = self._first_frame
         self._first_frame = None
@@ -136,12 +139,14 @@ class VideoFileSource:
                 try:
                     pending = next(self._decoder)
                 except StopIteration:
+                    self.error = self._cut_short(index, t0, last_t)
                     break
                 except Exception as exc:
-                    self.error = f"decoding stopped after frame {index - 1}: {_short(exc)}"
+                    self.error = (f"decoding failed after {index} frames ({last_t - (t0 or 0):.2f} s): "
+                                  f"{_damage(self.path) or f'damaged data ({_short(exc)})'}")
                     break
             frame, pending = pending, None
-            t = self._frame_time(frame, index, t0)
+            t = last_t = self._frame_time(frame, index, t0)
             if t0 is None:
                 t0 = t
             if index % self.stride == 0:
@@ -149,6 +154,21 @@ class VideoFileSource:
                 yield Frame(image=image, index=index, time_s=t - t0, captured_at=time.monotonic())
             index += 1
         self.close()
+
+    def _cut_short(self, n_decoded: int, t0: float | None, last_t: float) -> str | None:
+        """Why a stream that ended without an error is incomplete, or None. The threaded decoder does not
+        always report a truncated file, so the frames decoded are compared with the container's count."""
+        expected = self.info.n_frames
+        missing = expected - n_decoded if expected else 0
+        if expected and missing <= 2:  # an edit list can hide a frame or two of an intact file
+            return None
+        damage = _damage(self.path)
+        if not expected and damage is None:
+            return None
+        where = f"only the first {n_decoded}" + (f" of {expected}" if missing > 0 else "")
+        where += f" frames could be read (up to {last_t - (t0 or 0):.2f} s"
+        where += f" of {self.info.duration_s:.2f} s)" if self.info.duration_s and missing > 0 else ")"
+        return f"{where}: {damage or 'the rest of the file is missing or damaged'}"
 
     def close(self) -> None:
         try:
@@ -164,8 +184,19 @@ class VideoFileSource:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    strerror = getattr(exc, "strerror", None)  # PyAV errors: the message without errno and file name
+    text = str(strerror or exc).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
     return text[:200]
+
+
+def _damage(path: Path) -> str | None:
+    from glutecam.containers import describe_damage
+
+    try:
+        return describe_damage(path)
+    except OSError:
+        return None
 
 
 def probe_cameras(max_index: int = 5) -> list[int]:

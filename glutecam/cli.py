@@ -170,6 +170,12 @@ def models_download(names: tuple[str, ...], dest: Path | None) -> None:
         click.echo(f"saved {path}")
 
 
+# Coach-review commands (issue 5), defined in their own modules.
+from glutecam.history import history_cli  # noqa: E402
+
+cli.add_command(history_cli)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -50,6 +50,14 @@ def model_ready() -> None:
     require(_model_available(), "no pose model: set GLUTECAM_MODEL_DIR (CI uses ../shared/models)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_history_db(tmp_path_factory) -> Path:
+    """Every test (and every `glutecam` it starts) records sessions here, never in the user's own history."""
+    path = tmp_path_factory.mktemp("history") / "history.sqlite"
+    os.environ["GLUTECAM_DB"] = str(path)
+    return path
+
+
 _TRACKS: dict[tuple[str, int], object] = {}
 
 

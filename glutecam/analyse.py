@@ -22,6 +22,7 @@ from glutecam import __version__
 from glutecam.annotate import Annotator, Overlay
 from glutecam.landmarks import Landmark
 from glutecam.pose import PoseEstimator
+from glutecam.interrupts import StopRequest, stop_on_signals
 from glutecam.prefetch import prefetch
 from glutecam.sources import VideoFileSource
 from glutecam.track import PoseTrack, landmark_columns, landmark_rows, write_csv
@@ -77,8 +78,8 @@ def hip_line_obliquity_deg(track: PoseTrack) -> np.ndarray:
 
 
 def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progress | None = None,
-             ) -> tuple[PoseTrack, bool, dict[str, float]]:
-    """Pass 1. Returns (track, interrupted, timings). Ctrl+C stops the pass but keeps its frames."""
+             stop: StopRequest | None = None) -> tuple[PoseTrack, bool, dict[str, float]]:
+    """Pass 1. Returns (track, interrupted, timings). Ctrl+C (or `stop`) ends the pass but keeps its frames."""
     info = source.info
     poses = []
     interrupted = False
@@ -86,6 +87,9 @@ def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progre
     total = info.n_frames // source.stride if info.n_frames else None
     try:
         for frame in prefetch(source, maxsize=4):
+            if stop:
+                interrupted = True
+                break
             t0 = time.perf_counter()
             poses.append(estimator.process(frame))
             t_pose += time.perf_counter() - t0
@@ -237,8 +241,10 @@ def _fault_label(f) -> str:
 
 
 def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay], out_path: Path,
-                    stride: int = 1, progress: Progress | None = None) -> Path | None:
-    """Pass 2: decode again, draw each analysed frame and encode H.264."""
+                    stride: int = 1, progress: Progress | None = None,
+                    stop: StopRequest | None = None) -> Path | None:
+    """Pass 2: decode again, draw each analysed frame and encode H.264. Returns None when nothing was
+    written or when `stop` ended it early (the partial clip then stays under its temporary name)."""
     from glutecam.video_out import H264Writer
 
     annotator = Annotator()
@@ -246,9 +252,12 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
     src = VideoFileSource(source_path, stride=stride)
     fps = track.fps or src.info.fps or 30.0
     writer = H264Writer(out_path, fps, (src.info.width, src.info.height))
+    complete = False
     try:
         done = 0
         for frame in prefetch(src, maxsize=4):
+            if stop:
+                break
             i = by_index.get(frame.index)
             if i is None:
                 if frame.index > track.frame_index[-1]:
@@ -259,27 +268,38 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
             done += 1
             if progress:
                 progress(done, len(track), "video")
+        complete = not stop
     finally:
-        path = writer.close()
+        path = writer.close(complete=complete)
     return path
 
 
 def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | None = None,
-                  progress: Progress | None = None) -> AnalyseResult:
-    """Run the whole offline job; see the module docstring. Raises SourceError, ModelError, OutputError."""
+                  progress: Progress | None = None, stop: StopRequest | None = None) -> AnalyseResult:
+    """Run the whole offline job; see the module docstring. Raises SourceError, ModelError, OutputError.
+
+    Ctrl+C or SIGTERM (or `stop`, when given) ends the job at the next frame; everything computed so far is
+    written and `interrupted` is set. A second Ctrl+C stops at once.
+    """
+    if stop is None:
+        with stop_on_signals() as stop:
+            return analyse_video(path, out_dir, opts, progress, stop)
     opts = opts or AnalyseOptions()
-    out_dir = prepare_out_dir(Path(out_dir))
-    analyser = None
-    if opts.exercise:
-        from glutecam.analysers import get_analyser
+    analyser = config = None
+    if opts.exercise or opts.config_path:  # a bad config file is reported even when no exercise uses it
         from glutecam.config import load_config
 
-        analyser = get_analyser(opts.exercise, config=load_config(opts.config_path))
-    source = VideoFileSource(path, stride=opts.stride)
+        config = load_config(opts.config_path)
+    if opts.exercise:
+        from glutecam.analysers import get_analyser
+
+        analyser = get_analyser(opts.exercise, config=config)
+    source = VideoFileSource(path, stride=opts.stride)  # inputs are checked before the output folder is made
+    out_dir = prepare_out_dir(Path(out_dir))
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
-        track, interrupted, t = run_pose(source, estimator, progress)
+        track, interrupted, t = run_pose(source, estimator, progress, stop)
         model = estimator.model
     timings.update(t)
     timings["pass1_s"] = time.perf_counter() - t0
@@ -296,17 +316,21 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
     result.summary = summary
     summary["outputs"] = {k: v.name for k, v in result.outputs.items()}
     write_json(out_dir / "summary.json", summary)
-    if opts.video and len(track) and not interrupted:
+    if opts.video and len(track) and not interrupted and not stop:
         t1 = time.perf_counter()
-        try:
-            video = write_annotated(Path(path), track, frame_overlays(track, analysis),
-                                    out_dir / "annotated.mp4", opts.stride, progress)
-        except KeyboardInterrupt:
-            result.interrupted = True
-            video = None
+        video = write_annotated(Path(path), track, frame_overlays(track, analysis),
+                                out_dir / "annotated.mp4", opts.stride, progress, stop)
         timings["pass2_s"] = time.perf_counter() - t1
         if video is not None:
             result.outputs["annotated"] = video
             summary["outputs"]["annotated"] = video.name
             write_json(out_dir / "summary.json", summary)
+    if stop and not interrupted:  # stopped after pass 1: its results are whole, the clip is not
+        result.interrupted = True
+        summary.update(interrupted=True, complete=False)
+        partial = out_dir / "annotated.part.mp4"
+        clip = ("" if not opts.video else f"; the annotated clip was not finished (what was drawn is in "
+                f"{partial.name})" if partial.exists() else "; no annotated clip was made")
+        summary["warnings"].append(f"interrupted ({stop.reason}) after the whole video was analysed{clip}")
+        write_json(out_dir / "summary.json", summary)
     return result

@@ -177,6 +177,9 @@ cli.add_command(history_cli)
 
 
 def main() -> None:
+    from glutecam.interrupts import install_sigterm_handler
+
+    install_sigterm_handler()  # SIGTERM (kill, schedulers) stops like Ctrl+C: results so far are kept
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -1,8 +1,9 @@
 """`H264Writer`: writes BGR frames to an H.264/MP4 file that plays in browsers and on phones.
 
 Encoded with PyAV's libx264 (yuv420p, `+faststart` so a browser can start playing before the whole file
-has arrived). The file is written under a temporary name and renamed when closed cleanly; a writer
-closed by an exception still renames what it has, since every frame written so far is valid video.
+has arrived). The file is written under a temporary name (`annotated.part.mp4`) and renamed when closed
+as complete; a writer closed by an exception, or with `close(complete=False)`, finishes the file so it
+plays but leaves it under the temporary name, so a clip cut short is never mistaken for a finished one.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class H264Writer:
             self._container.mux(packet)
         self.frames_written += 1
 
-    def close(self) -> Path | None:
+    def close(self, complete: bool = True) -> Path | None:
+        """Finish the file; rename it to `path` if `complete` (returns the path), else return None."""
         if self._container is None:
             return self.path if self.path.exists() else None
         try:
@@ -67,11 +69,18 @@ class H264Writer:
         if self.frames_written == 0:
             self._tmp.unlink(missing_ok=True)
             return None
+        if not complete:
+            return None
         self._tmp.replace(self.path)
         return self.path
+
+    @property
+    def partial_path(self) -> Path:
+        """Where the file is while being written, and stays if closed incomplete."""
+        return self._tmp
 
     def __enter__(self) -> "H264Writer":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(complete=exc_type is None)

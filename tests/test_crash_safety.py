@@ -1,0 +1,160 @@
+"""Ctrl+C and SIGTERM during `glutecam analyse`: everything computed so far is written, readable, and
+says it was interrupted; no output is ever left half-written under its final name.
+
+The command runs as a user runs it (`python -m glutecam`) in a subprocess. A `sitecustomize.py` put on
+its PYTHONPATH counts the frames the pose model and the video writer have handled, so the test sends the
+signal after a known number of frames instead of guessing a delay; it changes nothing else.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from glutecam.track import PoseTrack
+from tests.badinput import encode, person_frames
+
+pytestmark = pytest.mark.model
+
+HOOK = '''
+import os, signal
+from pathlib import Path
+
+_log = Path(os.environ["GLUTECAM_TEST_LOG"])
+
+
+def _counted(name, fn):
+    calls = [0]
+
+    def wrapper(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        calls[0] += 1
+        with open(_log, "a") as fh:
+            fh.write(f"{name} {calls[0]}\\n")
+        return out
+    return wrapper
+
+
+import glutecam.analyse, glutecam.pose, glutecam.video_out
+
+glutecam.pose.PoseEstimator.process = _counted("pose", glutecam.pose.PoseEstimator.process)
+glutecam.video_out.H264Writer.write = _counted("video", glutecam.video_out.H264Writer.write)
+
+_self_signal = os.environ.get("GLUTECAM_TEST_SIGNAL_WHILE_WRITING")
+if _self_signal:  # the signal arrives while frames.csv is being written
+    _write_csv = glutecam.analyse.write_csv
+
+    def _write_csv_signalled(*args, **kwargs):
+        os.kill(os.getpid(), getattr(signal, _self_signal))
+        return _write_csv(*args, **kwargs)
+
+    glutecam.analyse.write_csv = _write_csv_signalled
+'''
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, model_ready):
+    return encode(tmp_path_factory.mktemp("clip") / "set.mp4", person_frames(40, step=2), fps=30)
+
+
+def start(tmp_path, *args, env_extra=None):
+    hook_dir = tmp_path / "hook"
+    hook_dir.mkdir(exist_ok=True)
+    (hook_dir / "sitecustomize.py").write_text(HOOK)
+    log = tmp_path / "hook.log"
+    env = {**os.environ, "PYTHONPATH": str(hook_dir), "GLUTECAM_TEST_LOG": str(log), **(env_extra or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "glutecam", "analyse", *map(str, args)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, log
+
+
+def wait_for(proc, log, stage, n, timeout=120):
+    """Block until the hook has logged `n` calls of `stage` (pose/video)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and f"{stage} {n}\n" in log.read_text():
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"glutecam ended before {n} {stage} frames: {proc.stderr.read()}")
+        time.sleep(0.02)
+    proc.kill()
+    pytest.fail(f"no {stage} frame {n} within {timeout} s")
+
+
+def read_outputs(out):
+    summary = json.loads((out / "summary.json").read_text())
+    track = PoseTrack.load(out / "track.npz")
+    rows = list(csv.DictReader(open(out / "frames.csv", newline="")))
+    return summary, track, rows
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_pose_keeps_the_frames_so_far(tmp_path, clip, signum):
+    out = tmp_path / "out"
+    proc, log = start(tmp_path, clip, "--out", out)
+    wait_for(proc, log, "pose", 5)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert f"Interrupted: results for the" in stderr and str(out) in stderr
+    summary, track, rows = read_outputs(out)
+    assert summary["interrupted"] is True and summary["complete"] is False
+    assert 5 <= summary["frames_analysed"] < 40
+    assert len(track) == len(rows) == summary["frames_analysed"]
+    assert track.detected.sum() == summary["frames_with_person"] > 0
+    assert any("interrupted" in w for w in summary["warnings"])
+    assert not (out / "annotated.mp4").exists()  # no clip pretends to cover the whole video
+    assert not list(out.glob("*.part*"))
+
+
+def test_a_signal_while_drawing_the_clip_keeps_the_analysis_and_leaves_no_finished_looking_clip(tmp_path, clip):
+    import av
+
+    out = tmp_path / "out"
+    proc, log = start(tmp_path, clip, "--out", out)
+    wait_for(proc, log, "video", 5)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    summary, track, rows = read_outputs(out)
+    assert summary["interrupted"] is True and summary["complete"] is False
+    assert summary["frames_analysed"] == len(track) == len(rows) == 40  # pass 1 had finished
+    assert not (out / "annotated.mp4").exists()
+    partial = out / "annotated.part.mp4"
+    with av.open(str(partial)) as c:  # closed properly: what was drawn plays
+        assert 5 <= sum(1 for _ in c.decode(video=0)) < 40
+    assert any("annotated.part.mp4" in w for w in summary["warnings"])
+    assert "annotated" not in summary["outputs"]
+
+
+def test_a_signal_while_outputs_are_written_does_not_cut_them_short(tmp_path, clip):
+    out = tmp_path / "out"
+    proc, _ = start(tmp_path, clip, "--out", out, env_extra={"GLUTECAM_TEST_SIGNAL_WHILE_WRITING": "SIGINT"})
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    summary, track, rows = read_outputs(out)
+    assert summary["frames_analysed"] == len(track) == len(rows) == 40
+    assert summary["interrupted"] is True
+    assert any("after the whole video was analysed" in w for w in summary["warnings"])
+    assert not list(out.glob("*.part*")) and not (out / "annotated.mp4").exists()
+
+
+def test_stop_request_is_set_by_the_first_signal_and_the_second_one_raises():
+    from glutecam.interrupts import stop_on_signals
+
+    before = signal.getsignal(signal.SIGINT)
+    with stop_on_signals() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        assert stop and stop.reason == "Ctrl+C"
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    assert signal.getsignal(signal.SIGINT) is before

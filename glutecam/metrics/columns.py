@@ -1,0 +1,178 @@
+"""Every metric of every frame of a pose sequence, measured only where the camera view allows it.
+
+`measure` applies the pure metric functions to whole landmark arrays, choosing per frame the source the
+view table (`glutecam.view.SOURCES`) names: image landmarks where the movement lies in the image plane,
+world landmarks otherwise, nothing where the view cannot show it. Each value that is not measured is NaN
+and has a reason; a value is never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from glutecam.landmarks import Landmark
+from glutecam.metrics.joints import fppa_defined, fppa_deg, hip_abduction_deg, hip_flexion_deg, knee_flexion_deg
+from glutecam.metrics.pelvis import PelvisEstimator, estimate_pelvis
+from glutecam.metrics.trunk import trunk_forward_lean_deg, trunk_inclination_deg, trunk_lateral_lean_deg
+from glutecam.view import NO_VIEW, SOURCES, why_not
+
+LEGS = ("left", "right")
+FPPA_UNDEFINED = "the thigh points along the line of sight, so the knee has no frontal-plane angle"
+HIPS = (Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
+SHOULDERS = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
+
+
+def _lm(side: str, part: str) -> Landmark:
+    return Landmark[f"{side.upper()}_{part.upper()}"]
+
+
+@dataclass
+class Measured:
+    """Per-frame metrics (T,) keyed by name, and (T,) reasons ("" = measured) for those that have a view rule.
+
+    Keys: `pelvis_obliquity_deg`, `pelvis_yaw_deg`, `trunk_lean_left_deg` (+ = towards the person's left),
+    `trunk_forward_lean_deg`, `<leg>_hip_flexion_deg`, `<leg>_hip_abduction_deg`, `<leg>_knee_flexion_deg`,
+    `<leg>_fppa_deg` (view-checked), and the view-independent 3-D signals that drive rep counting and side
+    detection: `trunk_inclination_deg`, `world_<leg>_hip_flexion_deg`, `world_<leg>_hip_abduction_deg`,
+    `world_<leg>_knee_flexion_deg`.
+    """
+
+    values: dict[str, np.ndarray]
+    reasons: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.values[key]
+
+
+#: view-table metric behind each per-frame key.
+RULE = {
+    "pelvis_obliquity_deg": "pelvis_obliquity_deg",
+    "pelvis_yaw_deg": "pelvis_rotation_deg",
+    "trunk_lean_left_deg": "trunk_lean_deg",
+    "trunk_forward_lean_deg": "trunk_forward_lean_deg",
+    **{f"{leg}_{m}": m for leg in LEGS for m in ("hip_flexion_deg", "hip_abduction_deg", "knee_flexion_deg", "fppa_deg")},
+}
+
+
+def _required(key: str) -> tuple[Landmark, ...]:
+    trunk = HIPS + SHOULDERS
+    if key in ("pelvis_obliquity_deg", "pelvis_yaw_deg"):
+        return HIPS
+    if key.startswith("trunk"):
+        return trunk
+    leg = key.split("_", 1)[0]
+    if "hip_" in key:
+        return trunk + (_lm(leg, "knee"),)
+    if "knee_flexion" in key:
+        return (_lm(leg, "hip"), _lm(leg, "knee"), _lm(leg, "ankle"))
+    return HIPS + (_lm(leg, "knee"), _lm(leg, "ankle"))  # fppa
+
+
+def _mid(points: np.ndarray, pair: tuple[Landmark, Landmark]) -> np.ndarray:
+    return (points[:, pair[0]] + points[:, pair[1]]) / 2.0
+
+
+def _side_lateral(views: np.ndarray) -> np.ndarray:
+    """Right-to-left direction in camera coordinates for side views: towards the camera (-z) when the left
+    side faces it. NaN elsewhere."""
+    lat = np.full((len(views), 3), np.nan)
+    lat[views == "left_side"] = (0.0, 0.0, -1.0)
+    lat[views == "right_side"] = (0.0, 0.0, 1.0)
+    return lat
+
+
+def _image_and_world(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy: np.ndarray,
+                     up_m: np.ndarray) -> dict[str, tuple[np.ndarray | None, np.ndarray | None]]:
+    """(image-based, world-based) value of each view-checked key, for every frame."""
+    img_lat = image_xy[:, HIPS[0]] - image_xy[:, HIPS[1]]
+    img_trunk = _mid(image_xy, SHOULDERS) - _mid(image_xy, HIPS)
+    side_lat = _side_lateral(views)
+    w_lat = world_m[:, HIPS[0]] - world_m[:, HIPS[1]]
+    w_trunk = _mid(world_m, SHOULDERS) - _mid(world_m, HIPS)
+    out: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {
+        "trunk_lean_left_deg": (trunk_lateral_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), img_lat, up_xy),
+                                None),
+        "trunk_forward_lean_deg": (
+            trunk_forward_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), side_lat, up_xy),
+            trunk_forward_lean_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), w_lat, up_m),
+        ),
+    }
+    for leg in LEGS:
+        hip, knee, ankle = _lm(leg, "hip"), _lm(leg, "knee"), _lm(leg, "ankle")
+        other = _lm("right" if leg == "left" else "left", "hip")
+        out[f"{leg}_hip_flexion_deg"] = (hip_flexion_deg(image_xy[:, hip], image_xy[:, knee], side_lat, img_trunk),
+                                         hip_flexion_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk))
+        out[f"{leg}_hip_abduction_deg"] = (
+            hip_abduction_deg(image_xy[:, hip], image_xy[:, knee], img_lat, img_trunk, leg),
+            hip_abduction_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk, leg),
+        )
+        out[f"{leg}_knee_flexion_deg"] = (knee_flexion_deg(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle]),
+                                          knee_flexion_deg(world_m[:, hip], world_m[:, knee], world_m[:, ankle]))
+        fppa = fppa_deg(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle], image_xy[:, other] - image_xy[:, hip])
+        defined = fppa_defined(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle], up_xy)
+        out[f"{leg}_fppa_deg"] = (np.where(defined, fppa, np.nan), None)
+    return out
+
+
+def _pick(views: np.ndarray, metric: str, image_val: np.ndarray | None, world_val: np.ndarray | None) -> np.ndarray:
+    rule = SOURCES[metric]
+    src = np.array([rule.get(v, "") for v in views], dtype=object)
+    out = np.full(len(views), np.nan)
+    if image_val is not None:
+        out = np.where(src == "image", image_val, out)
+    if world_val is not None:
+        out = np.where(src == "world", world_val, out)
+    return out
+
+
+def _reasons(key: str, values: np.ndarray, views: np.ndarray, image_xy: np.ndarray, world_m: np.ndarray) -> np.ndarray:
+    metric = RULE[key]
+    reasons = np.full(len(values), "", dtype=object)
+    need = _required(key)
+    for i in np.flatnonzero(~np.isfinite(values)):
+        view = views[i]
+        why = why_not(metric, view)
+        if not why:
+            pts = image_xy[i] if SOURCES[metric].get(view) == "image" else world_m[i]
+            missing = [lm for lm in need if not np.isfinite(pts[lm]).all()]
+            if missing and len(missing) == len(need) and not np.isfinite(pts).any():
+                why = "no person detected"
+            elif missing:
+                why = "low visibility: " + ", ".join(lm.name.lower().replace("_", " ") for lm in missing)
+            elif metric == "fppa_deg":
+                why = FPPA_UNDEFINED
+            else:
+                why = "degenerate geometry (landmarks on top of each other)"
+        reasons[i] = why
+    return reasons
+
+
+def measure(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy: np.ndarray, up_m: np.ndarray,
+            pelvis_estimator: PelvisEstimator = estimate_pelvis) -> Measured:
+    """All metrics for frames `image_xy` (T, 33, 2) px and `world_m` (T, 33, 3) m (NaN = missing), given
+    each frame's view (T,) and reference up vectors (`glutecam.view.reference_up`)."""
+    views = np.asarray(views, dtype=object)
+    pelvis = pelvis_estimator(image_xy, world_m, up_xy, up_m)
+    pairs = _image_and_world(image_xy, world_m, views, up_xy, up_m)
+    pairs["pelvis_obliquity_deg"] = (pelvis.obliquity_deg, None)
+    pairs["pelvis_yaw_deg"] = (None, pelvis.yaw_deg)
+    values: dict[str, np.ndarray] = {}
+    reasons: dict[str, np.ndarray] = {}
+    for key in RULE:
+        img, wld = pairs[key]
+        values[key] = _pick(views, RULE[key], img, wld)
+        reasons[key] = _reasons(key, values[key], views, image_xy, world_m)
+    w_lat = world_m[:, HIPS[0]] - world_m[:, HIPS[1]]
+    w_trunk = _mid(world_m, SHOULDERS) - _mid(world_m, HIPS)
+    values["trunk_inclination_deg"] = trunk_inclination_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), up_m)
+    for leg in LEGS:
+        hip, knee, ankle = world_m[:, _lm(leg, "hip")], world_m[:, _lm(leg, "knee")], world_m[:, _lm(leg, "ankle")]
+        values[f"world_{leg}_hip_flexion_deg"] = hip_flexion_deg(hip, knee, w_lat, w_trunk)
+        values[f"world_{leg}_hip_abduction_deg"] = hip_abduction_deg(hip, knee, w_lat, w_trunk, leg)
+        values[f"world_{leg}_knee_flexion_deg"] = knee_flexion_deg(hip, knee, ankle)
+    no_person = views == NO_VIEW
+    for key in values:
+        values[key] = np.where(no_person, np.nan, values[key])
+    return Measured(values=values, reasons=reasons)

@@ -1,0 +1,164 @@
+"""Camera view: which way the person is seen in each frame, and which metrics that view can measure.
+
+Views (the person's own sides): `front`, `back`, `left_side` (their left side faces the camera),
+`right_side`, `lying_left` (lying on their left side, seen from the front or back, so the right leg is on
+top), `lying_right`, `oblique`; `none` when nobody was detected.
+
+The view comes from the hip line: its angle out of the image plane (world landmarks) separates front/back
+(< `frontal_max_deg`), oblique and side (> `side_min_deg`); in the image, a mostly horizontal hip line is a
+standing person (left hip on the image right = front) and a mostly vertical one a lying person.
+
+>>> source("pelvic_drop_deg", "front"), source("pelvic_drop_deg", "left_side")
+('image', None)
+>>> why_not("pelvic_drop_deg", "left_side")
+'the hip line points at the camera in a side view'
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+
+import numpy as np
+
+from glutecam.landmarks import Landmark
+
+VIEWS = ("front", "back", "left_side", "right_side", "lying_left", "lying_right", "oblique")
+NO_VIEW = "none"
+FRONTAL = frozenset({"front", "back"})
+SIDE = frozenset({"left_side", "right_side"})
+LYING = frozenset({"lying_left", "lying_right"})
+
+_OBL = {v: "image" for v in ("front", "back", "lying_left", "lying_right")}
+_FRONT_BACK_LYING_IMAGE = dict(_OBL)
+_WORLD_EXCEPT_SIDE_IMAGE = {"left_side": "image", "right_side": "image", "front": "world", "back": "world",
+                            "oblique": "world", "lying_left": "world", "lying_right": "world"}
+
+#: metric -> view -> where it is measured from ("image" landmarks in px, or "world" landmarks in m).
+#: A view that is not listed cannot show the metric; `why_not` says why.
+SOURCES: dict[str, dict[str, str]] = {
+    "pelvis_obliquity_deg": dict(_OBL),
+    "pelvic_drop_deg": dict(_OBL),
+    "pelvis_rotation_deg": {v: "world" for v in ("front", "back", "oblique", "lying_left", "lying_right")},
+    "hip_abduction_deg": {**_FRONT_BACK_LYING_IMAGE, "oblique": "world"},
+    "hip_flexion_deg": dict(_WORLD_EXCEPT_SIDE_IMAGE),
+    "knee_flexion_deg": dict(_WORLD_EXCEPT_SIDE_IMAGE),
+    "fppa_deg": {"front": "image", "back": "image"},
+    "trunk_lean_deg": dict(_FRONT_BACK_LYING_IMAGE),
+    "trunk_forward_lean_deg": {"left_side": "image", "right_side": "image", "front": "world", "back": "world",
+                               "oblique": "world"},
+}
+
+_WHY: dict[str, dict[str, str]] = {
+    "pelvis_obliquity_deg": {"side": "the hip line points at the camera in a side view",
+                             "oblique": "the hip line is turned too far out of the image plane in an oblique view"},
+    "pelvis_rotation_deg": {"side": "in a side view the pelvis turns along the line of sight"},
+    "hip_abduction_deg": {"side": "in a side view abduction moves the thigh along the line of sight"},
+    "fppa_deg": {"*": "the frontal-plane projection angle needs a front or back view of a standing person"},
+    "trunk_lean_deg": {"*": "lateral trunk lean needs a front or back view"},
+    "trunk_forward_lean_deg": {"*": "forward trunk lean is not defined for a person lying down"},
+}
+_WHY["pelvic_drop_deg"] = _WHY["pelvis_obliquity_deg"]
+
+
+def source(metric: str, view: str) -> str | None:
+    """"image", "world" or None (the view cannot show the metric)."""
+    try:
+        return SOURCES[metric].get(view)
+    except KeyError:
+        raise KeyError(f"unknown metric {metric!r}; known: {', '.join(SOURCES)}") from None
+
+
+def why_not(metric: str, view: str) -> str:
+    """Plain reason a metric cannot be measured in a view ("" when it can)."""
+    if view == NO_VIEW:
+        return "no person detected"
+    if source(metric, view) is not None:
+        return ""
+    kind = "side" if view in SIDE else "lying" if view in LYING else view
+    reasons = _WHY.get(metric, {})
+    return reasons.get(kind) or reasons.get("*") or f"not measurable in the {view.replace('_', ' ')} view"
+
+
+def hip_line_out_of_plane_deg(world_m: np.ndarray) -> np.ndarray:
+    """(T,) angle of the right-to-left hip line out of the image plane, degrees (0 = parallel to it)."""
+    h = world_m[:, Landmark.LEFT_HIP] - world_m[:, Landmark.RIGHT_HIP]
+    return np.degrees(np.arctan2(np.abs(h[:, 2]), np.hypot(h[:, 0], h[:, 1])))
+
+
+def classify_views(image_xy: np.ndarray, world_m: np.ndarray, frontal_max_deg: float = 30.0,
+                   side_min_deg: float = 60.0) -> np.ndarray:
+    """(T,) view label per frame from image (T, 33, 2) and world (T, 33, 3) landmarks (NaN = missing)."""
+    d = image_xy[:, Landmark.LEFT_HIP] - image_xy[:, Landmark.RIGHT_HIP]
+    h = world_m[:, Landmark.LEFT_HIP] - world_m[:, Landmark.RIGHT_HIP]
+    tilt = hip_line_out_of_plane_deg(world_m)
+    out = np.full(len(d), NO_VIEW, dtype=object)
+    ok = np.isfinite(d).all(axis=1) & np.isfinite(tilt)
+    lying = np.abs(d[:, 1]) > np.abs(d[:, 0])
+    frontal = ok & (tilt <= frontal_max_deg)
+    out[frontal & ~lying & (d[:, 0] >= 0)] = "front"
+    out[frontal & ~lying & (d[:, 0] < 0)] = "back"
+    out[frontal & lying & (d[:, 1] < 0)] = "lying_right"  # left hip above: lying on the right side
+    out[frontal & lying & (d[:, 1] >= 0)] = "lying_left"
+    out[ok & (tilt > frontal_max_deg) & (tilt < side_min_deg)] = "oblique"
+    side = ok & (tilt >= side_min_deg)
+    out[side & (h[:, 2] < 0)] = "left_side"  # left hip nearer the camera
+    out[side & (h[:, 2] >= 0)] = "right_side"
+    return out
+
+
+class ViewSmoother:
+    """Causal smoothing of per-frame view labels: the most common label over the last `n` frames.
+
+    Frames with nobody detected stay `none`; a tie keeps the previous label, so a view does not flicker.
+
+    >>> s = ViewSmoother(3)
+    >>> [s.update(v) for v in ["front", "oblique", "front", "oblique", "oblique", "none"]]
+    ['front', 'front', 'front', 'oblique', 'oblique', 'none']
+    """
+
+    def __init__(self, n: int) -> None:
+        self._window: deque[str] = deque(maxlen=max(1, int(n)))
+        self._last = NO_VIEW
+
+    def update(self, view: str) -> str:
+        self._window.append(view)
+        if view == NO_VIEW:
+            return NO_VIEW
+        counts = Counter(v for v in self._window if v != NO_VIEW)
+        best = max(counts.values())
+        if counts.get(self._last) != best:
+            self._last = view if counts[view] == best else next(
+                v for v in reversed(self._window) if counts.get(v) == best)
+        return self._last
+
+
+def smooth_views(views: np.ndarray, n: int) -> np.ndarray:
+    """`ViewSmoother` over a whole sequence (the same labels live mode would give)."""
+    s = ViewSmoother(n)
+    return np.array([s.update(v) for v in views], dtype=object)
+
+
+def set_view(views: np.ndarray) -> str:
+    """The set's view: the most common label among frames with a person (`none` if there are none)."""
+    counts = Counter(v for v in views if v != NO_VIEW)
+    return counts.most_common(1)[0][0] if counts else NO_VIEW
+
+
+def reference_up(views: np.ndarray, image_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The body's reference "up" per frame: (T, 2) in the image and (T, 3) in MediaPipe's world frame.
+
+    Standing views: the image's up (0, -1). Lying views: towards the head along the image's x axis (from
+    the hip midpoint to the shoulder midpoint), so angles of a lying body are read against its long axis.
+    """
+    t = len(views)
+    up_xy = np.tile([0.0, -1.0], (t, 1))
+    up_m = np.tile([0.0, -1.0, 0.0], (t, 1))
+    lying = np.isin(views, list(LYING))
+    if lying.any():
+        hips = (image_xy[:, Landmark.LEFT_HIP] + image_xy[:, Landmark.RIGHT_HIP]) / 2
+        shoulders = (image_xy[:, Landmark.LEFT_SHOULDER] + image_xy[:, Landmark.RIGHT_SHOULDER]) / 2
+        s = np.sign(shoulders[:, 0] - hips[:, 0])
+        s = np.where(np.isfinite(s) & (s != 0), s, np.nan)
+        up_xy[lying] = np.stack([s, np.zeros(t)], axis=1)[lying]
+        up_m[lying] = np.stack([s, np.zeros(t), np.zeros(t)], axis=1)[lying]
+    return up_xy, up_m

@@ -28,16 +28,29 @@ def as3d(v: np.ndarray) -> np.ndarray:
     return np.concatenate([v, np.zeros(v.shape[:-1] + (1,))], axis=-1)
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (np.asarray(a) * np.asarray(b)).sum(axis=-1)
+
+
+def norm(v: np.ndarray) -> np.ndarray:
+    """Length of each vector (last axis)."""
+    return np.sqrt(dot(v, v))
+
+
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of 3-D vectors on the last axis (what `np.cross` does, without its overhead)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+                     a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+
+
 def unit(v: np.ndarray) -> np.ndarray:
     """`v` scaled to length 1 (NaN where its length is 0 or NaN)."""
     v = np.asarray(v, dtype=np.float64)
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    n = norm(v)[..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1e-12, v / np.where(n > 1e-12, n, 1.0), np.nan)
-
-
-def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sum(np.asarray(a) * np.asarray(b), axis=-1)
+        return np.where(n > 1e-12, v / n, np.nan)
 
 
 def reject(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
@@ -57,7 +70,7 @@ def body_axes(lateral: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """
     lat = unit(as3d(lateral))
     up = unit(reject(as3d(up), lat))
-    return lat, up, np.cross(lat, up)
+    return lat, up, cross(lat, up)
 
 
 def signed_angle_deg(a: np.ndarray, b: np.ndarray, axis: np.ndarray) -> np.ndarray:
@@ -67,7 +80,7 @@ def signed_angle_deg(a: np.ndarray, b: np.ndarray, axis: np.ndarray) -> np.ndarr
     90.0
     """
     a, b, axis = as3d(a), as3d(b), unit(as3d(axis))
-    return np.degrees(np.arctan2(dot(axis, np.cross(a, b)), dot(a, b)))
+    return np.degrees(np.arctan2(dot(axis, cross(a, b)), dot(a, b)))
 
 
 def angle_between_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -77,7 +90,7 @@ def angle_between_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     45.0
     """
     a, b = as3d(a), as3d(b)
-    return np.degrees(np.arctan2(np.linalg.norm(np.cross(a, b), axis=-1), dot(a, b)))
+    return np.degrees(np.arctan2(norm(cross(a, b)), dot(a, b)))
 
 
 def wrap_deg(angle: np.ndarray) -> np.ndarray:

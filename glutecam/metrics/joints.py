@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glutecam.metrics.geometry import angle_between_deg, as3d, body_axes, dot, reject, unit
+from glutecam.metrics.geometry import angle_between_deg, as3d, body_axes, dot, norm, reject, unit
 
 
 def _side(side: str) -> float:
@@ -99,7 +99,7 @@ def fppa_defined(hip_xy: np.ndarray, knee_xy: np.ndarray, ankle_xy: np.ndarray, 
     """
     thigh = as3d(knee_xy) - as3d(hip_xy)
     shank = as3d(ankle_xy) - as3d(knee_xy)
-    t_len, s_len = np.linalg.norm(thigh, axis=-1), np.linalg.norm(shank, axis=-1)
+    t_len, s_len = norm(thigh), norm(shank)
     down = -unit(as3d(np.broadcast_to(up_xy, np.shape(hip_xy))))
     with np.errstate(invalid="ignore"):
         return (t_len >= min_thigh_ratio * s_len) & (dot(unit(thigh), down) >= np.cos(np.radians(max_thigh_tilt_deg)))

@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from glutecam.landmarks import Landmark
-from glutecam.metrics.geometry import IMAGE_UP, WORLD_UP, as3d, dot, reject, signed_angle_deg, unit, wrap_deg
+from glutecam.metrics.geometry import IMAGE_UP, WORLD_UP, as3d, dot, norm, reject, signed_angle_deg, unit, wrap_deg
 
 
 def pelvis_obliquity_deg(left_hip_xy: np.ndarray, right_hip_xy: np.ndarray,
@@ -79,7 +79,7 @@ def pelvis_yaw_deg(left_hip_m: np.ndarray, right_hip_m: np.ndarray, up_m: np.nda
     u = unit(np.broadcast_to(np.asarray(up_m, dtype=np.float64), h.shape))
     ref = reject(np.broadcast_to(np.array([1.0, 0.0, 0.0]), h.shape), u)
     alt = reject(np.broadcast_to(np.array([0.0, -1.0, 0.0]), h.shape), u)
-    ref = np.where((np.linalg.norm(ref, axis=-1) > 0.5)[..., None], ref, alt)
+    ref = np.where((norm(ref) > 0.5)[..., None], ref, alt)
     return signed_angle_deg(ref, reject(h, u), u)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from glutecam.metrics.geometry import IMAGE_UP, angle_between_deg, as3d, dot, reject, unit
+from glutecam.metrics.geometry import IMAGE_UP, angle_between_deg, as3d, cross, dot, reject, unit
 
 
 def _trunk_axes(lateral: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     u = unit(as3d(np.broadcast_to(up, np.shape(lateral)[:-1] + (np.shape(up)[-1],))))
     lat = unit(reject(as3d(lateral), u))
-    return lat, u, np.cross(lat, u)
+    return lat, u, cross(lat, u)
 
 
 def trunk_lateral_lean_deg(hip_mid: np.ndarray, shoulder_mid: np.ndarray, lateral: np.ndarray,

@@ -1,0 +1,189 @@
+"""The common interface of the exercise analysers and the offline pipeline they share.
+
+An exercise says only what is its own: its driving signal, how to tell the working side, which faults it
+judges and which numbers it reports per rep. Everything else (cleaning landmarks, camera view, metrics,
+baseline, rep segmentation, judging) is here and in `glutecam.analysers.live`, built on the same pure
+functions, so offline and live measure alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from glutecam.analysers.baseline import Baseline, compute_baseline, track_speed
+from glutecam.analysers.columns import EXTRA_COLUMNS, METRIC_COLUMNS, build_columns, column_baselines
+from glutecam.analysers.judge import FaultRule, MeasureSpec, judge_rep, not_measured_spans, set_summary
+from glutecam.analysers.live import LiveAnalyser
+from glutecam.config import Config, ExerciseConfig, load_config
+from glutecam.filters import butterworth_zero_lag, fill_gaps, gate_by_visibility
+from glutecam.metrics.columns import Measured, measure
+from glutecam.metrics.pelvis import PelvisEstimator, estimate_pelvis
+from glutecam.reps import Hysteresis, RepWindow, find_reps, rep_numbers, rep_phases
+from glutecam.results import RepResult, SetResult, Side
+from glutecam.track import PoseTrack
+from glutecam.view import NO_VIEW, classify_views, reference_up, set_view, smooth_views
+
+VIEW_PHRASES = {
+    "front": "from the front", "back": "from behind", "left_side": "from their left side",
+    "right_side": "from their right side", "lying_left": "lying on their left side",
+    "lying_right": "lying on their right side", "oblique": "at an angle", NO_VIEW: "nowhere",
+}
+
+
+def other(side: Side) -> Side:
+    return "right" if side == "left" else "left"
+
+
+@dataclass
+class Analysis:
+    """What `Analyser.analyse` returns: the set's results and the per-frame columns (each of length T)."""
+
+    set: SetResult
+    frames: dict[str, np.ndarray]
+    reasons: dict[str, np.ndarray] = field(default_factory=dict)  # per metric column, "" = measured
+    baseline: Baseline = field(default_factory=Baseline)
+
+
+def clean_landmarks(track: PoseTrack, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Image (T, 33, 2) and world (T, 33, 3) landmarks: low-visibility points removed, short gaps filled,
+    zero-lag low-passed over each unbroken run."""
+    f = config.filters
+    out = []
+    for points in (track.image_px[..., :2], track.world_m):
+        p = gate_by_visibility(points, track.visibility, f.min_visibility)
+        p = fill_gaps(p, track.fps, f.max_gap_s)
+        out.append(butterworth_zero_lag(p, track.fps, f.butterworth_cutoff_hz, f.butterworth_order))
+    return out[0], out[1]
+
+
+class Analyser:
+    """One exercise. Subclasses set the class attributes and implement `side_evidence` and `drive`."""
+
+    name: ClassVar[str]
+    phase_names: ClassVar[tuple[str, str]] = ("down", "up")
+    suited_views: ClassVar[frozenset[str]] = frozenset({"front", "back"})
+    view_advice: ClassVar[str] = "film from in front or from behind"
+    free_is_working: ClassVar[bool] = False  # side-lying: the working (top) leg is also the free leg
+    rules: ClassVar[tuple[FaultRule, ...]] = ()
+    measures: ClassVar[tuple[MeasureSpec, ...]] = ()
+
+    def __init__(self, config: Config | None = None, pelvis_estimator: PelvisEstimator = estimate_pelvis) -> None:
+        self.config = config if config is not None else load_config(None)
+        self.ex: ExerciseConfig = self.config.exercise(self.name)
+        self.pelvis_estimator = pelvis_estimator
+        self.hysteresis = Hysteresis(self.ex.enter_deg, self.ex.exit_deg, self.ex.min_rep_s,
+                                     self.ex.phase_hysteresis_deg)
+
+    # -- what each exercise defines ------------------------------------------------------------------
+    def side_evidence(self, m: Measured, views: np.ndarray) -> np.ndarray:
+        """(T,) +1 where a frame says the working side is left, -1 right, 0 no evidence."""
+        raise NotImplementedError
+
+    def drive(self, m: Measured, side: Side | None) -> np.ndarray:
+        """(T,) the driving signal, degrees, larger = deeper into the rep (NaN where unknown)."""
+        raise NotImplementedError
+
+    def hidden_pelvis(self, m: Measured, views: np.ndarray) -> tuple[np.ndarray, str]:
+        """(T,) frames where the pelvis cannot be seen although the view allows it, and why."""
+        return np.zeros(len(views), bool), ""
+
+    # -- shared ----------------------------------------------------------------------------------------
+    def free_side(self, side: Side | None) -> Side | None:
+        if side is None:
+            return None
+        return side if self.free_is_working else other(side)
+
+    @staticmethod
+    def side_from_evidence(evidence: np.ndarray) -> Side | None:
+        total = float(np.nansum(evidence))
+        return None if total == 0 else "left" if total > 0 else "right"
+
+    def columns(self, m: Measured, views: np.ndarray, side: Side | None, baseline: Baseline,
+                drive: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The float frame columns (METRIC_COLUMNS + EXTRA_COLUMNS) and the reasons for the metric ones."""
+        hidden, hidden_why = self.hidden_pelvis(m, views)
+        return build_columns(m, side, self.free_side(side), baseline, drive, hidden, hidden_why)
+
+    def judge(self, index: int, rep: RepWindow, frames: dict[str, np.ndarray], time_s: np.ndarray,
+              reasons: dict[str, np.ndarray], baseline: Baseline, side: Side | None, fps: float) -> RepResult:
+        hold_n = max(1, int(round(self.config.judge.min_hold_s * fps)))
+        return judge_rep(index, rep, frames, time_s, reasons, self.rules, self.ex.faults, self.measures,
+                         column_baselines(baseline, side), hold_n, side, self.free_side(side))
+
+    def view_warnings(self, view: str) -> list[str]:
+        if view == NO_VIEW:
+            return ["nobody was detected, so nothing was measured"]
+        if view in self.suited_views:
+            return []
+        return [f"the camera sees the person {VIEW_PHRASES.get(view, view)}, which does not suit the {self.name}: "
+                f"{self.view_advice}; measures this view cannot show are left empty"]
+
+    # -- offline ---------------------------------------------------------------------------------------
+    def analyse(self, track: PoseTrack, side: Side | None = None) -> Analysis:
+        """Analyse a whole track; `side` (the working side) overrides the automatic choice."""
+        if side not in (None, "left", "right"):
+            raise ValueError(f"side must be 'left', 'right' or None, got {side!r}")
+        cfg, n = self.config, len(track)
+        time_s = np.asarray(track.time_s, dtype=np.float64)
+        fps = track.fps if track.fps > 0 else 30.0
+        image_xy, world = clean_landmarks(track, cfg)
+        raw_views = classify_views(image_xy, world, cfg.view.frontal_max_deg, cfg.view.side_min_deg)
+        views = smooth_views(raw_views, max(1, round(cfg.view.smooth_s * fps)))
+        up_xy, up_m = reference_up(views, image_xy)
+        m = measure(image_xy, world, views, up_xy, up_m, self.pelvis_estimator)
+        side_source = "user" if side else "auto"
+        side = side or self.side_from_evidence(self.side_evidence(m, views))
+        drive = self.drive(m, side)
+        windows = find_reps(time_s, drive, self.hysteresis)
+        rep_col = rep_numbers(n, windows)
+        still = track_speed(image_xy, time_s) < cfg.baseline.still_max_speed
+        usable = np.isfinite(m["pelvis_obliquity_deg"]) | np.isfinite(m["pelvis_yaw_deg"])
+        baseline = compute_baseline(m.values, time_s, still, rep_col == 0, usable,
+                                    max(1, round(cfg.baseline.window_s * fps)), cfg.baseline.min_frames,
+                                    windows[0].start_s if windows else None)
+        vals, why = self.columns(m, views, side, baseline, drive)
+        phase = rep_phases(drive, windows, self.hysteresis, self.phase_names)
+        setup_until = baseline.end_s if baseline.ready else (windows[0].start_s if windows else np.inf)
+        phase = np.where(phase != "", phase, np.where(time_s <= setup_until, "setup", "rest")).astype(object)
+        frames: dict[str, np.ndarray] = {k: vals[k] for k in METRIC_COLUMNS}
+        frames.update(view=views, rep=rep_col, phase=phase)
+        frames.update({k: vals[k] for k in EXTRA_COLUMNS})
+        reasons = {k: why[k] for k in METRIC_COLUMNS}
+        reps = [self.judge(i, w, frames, time_s, reasons, baseline, side, fps) for i, w in enumerate(windows, 1)]
+        view = set_view(views)
+        result = SetResult(
+            exercise=self.name, side=side, side_source=side_source, view=view, reps=reps,
+            summary={**set_summary(reps, cfg.judge.set_fault_fraction),
+                     "baseline": {"source": baseline.source, "start_s": baseline.start_s, "end_s": baseline.end_s}},
+            not_measured=[nm for k in METRIC_COLUMNS for nm in not_measured_spans(k, reasons[k], time_s)],
+            warnings=self.set_warnings(view, side, baseline, reps, pelvis_seen=bool(usable.any())),
+        )
+        return Analysis(set=result, frames=frames, reasons=reasons, baseline=baseline)
+
+    def set_warnings(self, view: str, side: Side | None, baseline: Baseline, reps: list[RepResult],
+                     pelvis_seen: bool = True) -> list[str]:
+        out = self.view_warnings(view)
+        if view == NO_VIEW:
+            return out
+        if side is None:
+            out.append("could not tell the working side; pass --side left or --side right")
+        if not baseline.ready and pelvis_seen:
+            out.append("no still moment outside the reps, so there is no neutral baseline and pelvic drop and "
+                       "rotation were not measured: hold still for a second before the first rep")
+        elif baseline.source == "rep tops":
+            out.append("no still start: the neutral baseline was taken at the tops between reps")
+        if not reps:
+            out.append(f"no reps found: the driving signal never went from below {self.ex.exit_deg:.0f} to above "
+                       f"{self.ex.enter_deg:.0f} deg and back")
+        elif all(r.verdict == "unmeasured" for r in reps):
+            out.append("no rep could be judged on pelvic drop in this view")
+        return out
+
+    def live(self, fps: float = 30.0, side: Side | None = None) -> LiveAnalyser:
+        """A `LiveAnalyser` fed one `FramePose` at a time (see `glutecam.analysers.live`)."""
+        if side not in (None, "left", "right"):
+            raise ValueError(f"side must be 'left', 'right' or None, got {side!r}")
+        return LiveAnalyser(self, fps=fps, side=side)

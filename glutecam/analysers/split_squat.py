@@ -1,0 +1,68 @@
+"""Bulgarian split squat: the front leg works, the rear foot rests on a bench (the free side).
+
+Driving signal: knee flexion of the front leg. Working side: the leg whose hip is more flexed (the front
+leg is flexed throughout the split stance, the rear hip is extended). Best seen from in front or behind.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from glutecam.analysers.base import Analyser
+from glutecam.analysers.judge import FaultRule, MeasureSpec
+from glutecam.metrics.columns import Measured
+from glutecam.results import Side
+
+#: Hip flexion difference between the legs (deg) that counts as evidence of which leg is in front.
+SIDE_EVIDENCE_DEG = 15.0
+
+PELVIS_RULES = (
+    FaultRule("pelvic_drop", "pelvic_drop_deg", "pelvis dropped {value:.0f} deg on the {free} side (limit {threshold:.0f})"),
+    FaultRule("hip_hike", "pelvic_drop_deg", "{free} hip hiked {value:.0f} deg (limit {threshold:.0f})", sign=-1.0),
+    FaultRule("pelvic_rotation", "pelvis_rotation_deg", "pelvis rotated {value:.0f} deg (limit {threshold:.0f})",
+              both_ways=True),
+    FaultRule("trunk_lean", "trunk_lean_deg", "trunk leaned {value:.0f} deg sideways from the start (limit {threshold:.0f})",
+              both_ways=True, from_baseline=True),
+    FaultRule("knee_valgus", "fppa_deg", "{working} knee moved inward: FPPA {value:.0f} deg (limit {threshold:.0f})"),
+)
+TEMPO_RULE = FaultRule("rushed", "drive_deg", "rep took {value:.1f} s (at least {threshold:.1f} s)", kind="tempo")
+
+
+def leg_with_more_hip_flexion(m: Measured, min_diff_deg: float = SIDE_EVIDENCE_DEG) -> np.ndarray:
+    """(T,) +1 where the left hip is flexed at least `min_diff_deg` more than the right (world landmarks),
+    -1 for the reverse, 0 otherwise."""
+    d = m["world_left_hip_flexion_deg"] - m["world_right_hip_flexion_deg"]
+    return np.where(np.isfinite(d) & (np.abs(d) >= min_diff_deg), np.sign(d), 0.0)
+
+
+def measured_or_world(m: Measured, key: str) -> np.ndarray:
+    """The view-checked measure where there is one, else the same angle from world landmarks."""
+    return np.where(np.isfinite(m[key]), m[key], m[f"world_{key}"])
+
+
+class SplitSquat(Analyser):
+    name: ClassVar[str] = "split-squat"
+    suited_views = frozenset({"front", "back"})
+    view_advice = "film from in front or from behind so the pelvis faces the camera"
+    rules = PELVIS_RULES + (
+        FaultRule("short_range", "drive_deg", "front knee bent only {value:.0f} deg (aim for {threshold:.0f})",
+                  kind="range"),
+        TEMPO_RULE,
+    )
+    measures = (
+        MeasureSpec("peak_knee_flexion_deg", "drive_deg"),
+        MeasureSpec("peak_hip_flexion_deg", "hip_flexion_deg"),
+        MeasureSpec("peak_fppa_deg", "fppa_deg"),
+        MeasureSpec("peak_trunk_lean_deg", "trunk_lean_deg", "extreme"),
+        MeasureSpec("peak_trunk_forward_lean_deg", "trunk_forward_lean_deg"),
+    )
+
+    def side_evidence(self, m: Measured, views: np.ndarray) -> np.ndarray:
+        return leg_with_more_hip_flexion(m)
+
+    def drive(self, m: Measured, side: Side | None) -> np.ndarray:
+        if side is None:
+            return np.full(len(m["trunk_inclination_deg"]), np.nan)
+        return measured_or_world(m, f"{side}_knee_flexion_deg")

@@ -218,12 +218,9 @@ def frame_overlays(track: PoseTrack, analysis) -> list[Overlay]:
     obliquity = hip_line_obliquity_deg(track)
     drop = analysis.frames.get("pelvic_drop_deg") if analysis is not None else None
     rep_col = analysis.frames.get("rep") if analysis is not None else None
-    fault_windows = []  # (start_s, end_s, label)
-    if analysis is not None:
-        for rep in analysis.set.reps:
-            for f in rep.faults:
-                start = max(rep.start_s, f.at_s - 0.4)
-                fault_windows.append((start, max(rep.end_s, f.at_s + 0.6), _fault_label(f)))
+    from glutecam.report.clip import fault_windows as fault_label_windows
+
+    fault_windows = fault_label_windows(analysis)  # (start_s, end_s, label): from the fault's onset to the rep's end
     overlays = []
     for i in range(len(track)):
         t = float(track.time_s[i])
@@ -242,9 +239,10 @@ def _fault_label(f) -> str:
 
 def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay], out_path: Path,
                     stride: int = 1, progress: Progress | None = None,
-                    stop: StopRequest | None = None) -> Path | None:
+                    stop: StopRequest | None = None, replay=None) -> Path | None:
     """Pass 2: decode again, draw each analysed frame and encode H.264. Returns None when nothing was
-    written or when `stop` ended it early (the partial clip then stays under its temporary name)."""
+    written or when `stop` ended it early (the partial clip then stays under its temporary name).
+    `replay` (a `glutecam.report.clip.Replay`) appends a slow-motion replay of one rep at the end."""
     from glutecam.video_out import H264Writer
 
     annotator = Annotator()
@@ -268,6 +266,8 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
             done += 1
             if progress:
                 progress(done, len(track), "video")
+        if replay is not None and done and not stop:
+            replay.append(writer, annotator, track, overlays, stop)
         complete = not stop
     finally:
         path = writer.close(complete=complete)
@@ -315,15 +315,24 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
     summary = build_summary(track, source, model, opts, interrupted, source.error, analysis)
     result.summary = summary
     summary["outputs"] = {k: v.name for k, v in result.outputs.items()}
+    if config is not None and opts.exercise:  # the thresholds in force, for the report
+        from glutecam.report.clip import thresholds_of
+
+        summary["thresholds"] = thresholds_of(config, opts.exercise)
     write_json(out_dir / "summary.json", summary)
     if opts.video and len(track) and not interrupted and not stop:
         t1 = time.perf_counter()
+        from glutecam.report.clip import Replay
+
+        replay = Replay.for_worst_rep(Path(path), analysis, opts.stride)  # slow motion of the worst rep
         video = write_annotated(Path(path), track, frame_overlays(track, analysis),
-                                out_dir / "annotated.mp4", opts.stride, progress, stop)
+                                out_dir / "annotated.mp4", opts.stride, progress, stop, replay=replay)
         timings["pass2_s"] = time.perf_counter() - t1
         if video is not None:
             result.outputs["annotated"] = video
             summary["outputs"]["annotated"] = video.name
+            if replay is not None and replay.info():
+                summary["replay"] = replay.info()
             write_json(out_dir / "summary.json", summary)
     if stop and not interrupted:  # stopped after pass 1: its results are whole, the clip is not
         result.interrupted = True
@@ -333,4 +342,9 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
                 f"{partial.name})" if partial.exists() else "; no annotated clip was made")
         summary["warnings"].append(f"interrupted ({stop.reason}) after the whole video was analysed{clip}")
         write_json(out_dir / "summary.json", summary)
+    from glutecam.report import write_report
+
+    result.outputs["report"] = write_report(out_dir)  # last: it reads what was written above
+    summary["outputs"]["report"] = result.outputs["report"].name
+    write_json(out_dir / "summary.json", summary)
     return result

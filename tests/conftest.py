@@ -94,3 +94,68 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: float = 30.0, times_s:
         for i, f in enumerate(frames):
             w.write(f, None if times_s is None else times_s[i])
     return path
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium driven by Playwright (no browser download: .ci/run installs `chromium`)."""
+    require(CHROMIUM.exists(), "Debian chromium is not installed (apt-get install chromium)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageLog:
+    """What a page said while open: console messages, uncaught errors, dialogs (alert() and the like), and
+    every request that was not for a local file."""
+
+    def __init__(self, page) -> None:
+        self.console, self.errors, self.dialogs, self.remote = [], [], [], []
+        page.on("console", lambda m: self.console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else self.remote.append(r.url))
+
+    @property
+    def console_errors(self) -> list[str]:
+        return [text for kind, text in self.console if kind in ("error", "warning")]
+
+
+def wait_until(page, expression: str, timeout_s: float = 15.0):
+    """Poll a JavaScript expression until it is truthy (Playwright's wait_for_function evaluates strings in
+    the page, which the report's Content-Security-Policy rightly forbids)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        page.wait_for_timeout(50)
+
+
+@pytest.fixture
+def open_page(chromium):
+    """open_page(path) -> (page, PageLog): a local HTML file loaded in a fresh page."""
+    pages = []
+
+    def _open(path: Path):
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        log = PageLog(page)
+        page.goto(Path(path).resolve().as_uri())
+        page.wait_for_load_state("load")
+        pages.append(page)
+        return page, log
+
+    yield _open
+    for page in pages:
+        page.close()

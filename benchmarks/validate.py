@@ -7,6 +7,7 @@ true, the bias, the share of those frames measured at all, the 95th percentile o
 rep-count accuracy and per-fault precision/recall. See docs/accuracy.md.
 
     --measurer auto        the analysers when importable, else the estimator (default)
+    --measurer analysers-gated   the analysers with pelvis_estimate.estimate_pelvis_gated as pelvis estimator
     --measurer estimator   glutecam.metrics.pelvis_estimate with its committed calibrations
     --measurer naive       the same estimator with no calibration (the baseline-relative hip line)
     --loco                 the estimator, each clip scored with a calibration fitted on the OTHER clips of its
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dir", type=Path)
     ap.add_argument("--tracks-cache", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="write the rows (and per-clip scores) here")
-    ap.add_argument("--measurer", choices=("auto", "analysers", "estimator", "naive"), default="auto")
+    ap.add_argument("--measurer", choices=("auto", "analysers", "analysers-gated", "estimator", "naive"),
+                    default="auto")
     ap.add_argument("--loco", action="store_true", help="leave-one-clip-out calibration of the estimator")
     ap.add_argument("--only", nargs="*", default=None, help="clip names to score (default: all)")
     args = ap.parse_args(argv)
@@ -106,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             measure = V.default_measurer()
         elif args.measurer == "analysers":
             measure = V.analyser_measurer
+        elif args.measurer == "analysers-gated":
+            from glutecam.metrics.pelvis_estimate import estimate_pelvis_gated
+
+            measure = functools.partial(V.analyser_measurer, pelvis_estimator=estimate_pelvis_gated)
         elif args.measurer == "naive":
             measure = functools.partial(V.estimator_measurer, calibration=IDENTITY)
         else:

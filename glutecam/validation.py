@@ -190,11 +190,13 @@ def _align(values: np.ndarray, frame_index: np.ndarray, truth_frames: np.ndarray
     return out
 
 
-def analyser_measurer(track, gt: GroundTruth) -> Measurement:
-    """Measure with the product's analyser for the clip's exercise (side found automatically)."""
+def analyser_measurer(track, gt: GroundTruth, pelvis_estimator=None) -> Measurement:
+    """Measure with the product's analyser for the clip's exercise (side found automatically);
+    `pelvis_estimator` replaces the analysers' default (`glutecam.metrics.pelvis.PelvisEstimator`)."""
     from glutecam.analysers import get_analyser
 
-    res = get_analyser(gt.exercise).analyse(track, side=None)
+    kw = {} if pelvis_estimator is None else {"pelvis_estimator": pelvis_estimator}
+    res = get_analyser(gt.exercise, **kw).analyse(track, side=None)
     frames = res.frames
     drop = np.asarray(frames["pelvic_drop_deg"], dtype=np.float64)
     reps = [MeasuredRep(float(r.start_s), float(r.end_s), {f.code for f in r.faults},

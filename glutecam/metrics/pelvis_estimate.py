@@ -332,29 +332,52 @@ def still_lead_in(image_xy: np.ndarray, fps: float, window_s: float = 0.5,
     return out
 
 
-class CalibratedPelvisEstimator:
-    """`glutecam.metrics.pelvis.PelvisEstimator` for one exercise and view, using this module's corrections.
+def pelvis_gate_reasons(image_xy: np.ndarray, up_xy: np.ndarray, max_trunk_shortening: float = _HINGE,
+                        min_width_share: float = 0.5) -> np.ndarray:
+    """Per frame (T,) "" where the hip line can be trusted, else a `REASONS` key; needs no baseline.
 
-    Returns absolute angles like `estimate_pelvis` (obliquity of the corrected hips divided by the gain, so
-    that the analysers' own baseline subtraction and free-side sign give `estimate_pelvic_drop`), with NaN
-    obliquity where `drop_reasons` says the drop is not measurable. `baseline` (T,) is needed for the thigh
-    term and the validity checks; the analyser passes its neutral window.
+    The clip's own typical hip vector (median over frames) and upright trunk length (90th percentile along
+    `up_xy`) stand in for a baseline, so this works inside `PelvisEstimator` before the analysers have one:
+    - "hip_labels_crossed": the left-right hip vector points against the clip's typical one;
+    - "pelvis_edge_on": the hip width is below `min_width_share` of the clip's typical width;
+    - "trunk_hides_pelvis": the trunk's image length along the body's up is below `max_trunk_shortening` of
+      its upright length (a hinge beyond ~40 deg: from the front the trunk covers the pelvis, from behind
+      the model stops following it; split squats and side-lying stay above 0.9).
+    `up_xy` (T, 2) or (2,): the body's up in the image (analysers: `reference_up`). Valid in front, back and
+    lying views; a side view's hip line is edge-on anyway.
     """
+    xy = np.asarray(image_xy, dtype=np.float64)[..., :2]
+    t = len(xy)
+    up = _unit(np.broadcast_to(np.asarray(up_xy, dtype=np.float64), (t, 2)))
+    reason = np.full(t, "", dtype=object)
+    v = xy[:, L_HIP] - xy[:, R_HIP]
+    ok = np.isfinite(v).all(axis=1)
+    reason[~ok] = "not_detected"
+    if not ok.any():
+        return reason
+    v_ref = np.nanmedian(v, axis=0)
+    w = np.linalg.norm(v, axis=-1)
+    trunk = np.sum((xy[:, [L_SHOULDER, R_SHOULDER]].mean(axis=1) - xy[:, [L_HIP, R_HIP]].mean(axis=1)) * up, axis=-1)
+    with np.errstate(invalid="ignore"):
+        w_ref = np.nanmedian(w[(v @ v_ref) > 0]) if ((v @ v_ref) > 0).any() else np.nan
+        trunk_ref = np.nanpercentile(trunk, 90) if np.isfinite(trunk).any() else np.nan
+        reason[(reason == "") & ((v @ v_ref) < 0)] = "hip_labels_crossed"
+        reason[(reason == "") & (w < min_width_share * w_ref)] = "pelvis_edge_on"
+        reason[(reason == "") & ~(trunk >= max_trunk_shortening * trunk_ref)] = "trunk_hides_pelvis"
+    return reason
 
-    def __init__(self, exercise: str, view: str, baseline: np.ndarray) -> None:
-        self.view = view
-        self.calibration = calibration_for(exercise, view)
-        self.baseline = np.asarray(baseline, dtype=bool)
 
-    def __call__(self, image_xy: np.ndarray, world_m: np.ndarray, up_xy: np.ndarray, up_m: np.ndarray):
-        from glutecam.metrics.pelvis import PelvisEstimate, pelvis_obliquity_deg, pelvis_yaw_deg
+def estimate_pelvis_gated(image_xy: np.ndarray, world_m: np.ndarray, up_xy: np.ndarray, up_m: np.ndarray):
+    """`glutecam.metrics.pelvis.PelvisEstimator`: the naive estimate with NaN where the hip line is garbage.
 
-        image_xy = np.asarray(image_xy, dtype=np.float64)[..., :2]
-        up = np.asarray(up_xy, dtype=np.float64)
-        up_base = _unit(np.nanmedian(np.broadcast_to(up, (len(image_xy), 2))[self.baseline], axis=0))
-        cal = self.calibration
-        lh, rh, _ = corrected_hips_xy(image_xy, self.baseline, up_base, cal.thigh_lift)
-        obl = pelvis_obliquity_deg(lh, rh, up) / cal.gain
-        reason = drop_reasons(image_xy, None, self.baseline, up_base, self.view, cal)
-        obl = np.where(reason == "", obl, np.nan)
-        return PelvisEstimate(obliquity_deg=obl, yaw_deg=pelvis_yaw_deg(world_m[:, L_HIP], world_m[:, R_HIP], up_m))
+    Same angles as `glutecam.metrics.pelvis.estimate_pelvis` (image obliquity, world yaw; degrees, absolute,
+    before any baseline) but empty on the frames `pelvis_gate_reasons` rejects. Use:
+    `get_analyser(name, pelvis_estimator=estimate_pelvis_gated)`. Known error: that of the naive hip line
+    (docs/accuracy.md); it removes the readings of 10-180 deg that a lost pelvis produces (RDL from behind).
+    """
+    from glutecam.metrics.pelvis import estimate_pelvis
+
+    est = estimate_pelvis(image_xy, world_m, up_xy, up_m)
+    bad = pelvis_gate_reasons(image_xy, up_xy) != ""
+    return type(est)(obliquity_deg=np.where(bad, np.nan, est.obliquity_deg),
+                     yaw_deg=np.where(bad, np.nan, est.yaw_deg))

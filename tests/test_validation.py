@@ -19,7 +19,9 @@ from glutecam.metrics.pelvis_estimate import (
     DropCalibration,
     calibration_for,
     estimate_pelvic_drop,
+    estimate_pelvis_gated,
     hip_line_drop_deg,
+    pelvis_gate_reasons,
 )
 
 # README joint names -> BlazePose indices.
@@ -239,3 +241,28 @@ def test_rdl_from_the_front_says_not_measured_at_the_hinge_and_flags_nothing(syn
     in_rep = gt.rep > 0
     assert np.isnan(m.drop_deg[in_rep]).mean() > 0.4  # the bottom half of every hinge
     assert np.isfinite(m.drop_deg[gt.rep == 0]).mean() > 0.9
+
+
+def test_gate_needs_no_baseline_and_rejects_lost_or_hidden_pelvis():
+    t = 10
+    xy = np.zeros((t, 33, 2))
+    xy[:, 11], xy[:, 12] = [350, 150], [290, 150]
+    xy[:, 23], xy[:, 24] = [340, 250], [300, 250]
+    xy[7, 23] = [285, 250]  # labels crossed
+    xy[8, 23] = [312, 250]  # width 12 of 40 px
+    xy[9, [11, 12], 1] = 230  # trunk 20 of 100 px along up: hinged
+    reasons = pelvis_gate_reasons(xy, np.array([0.0, -1.0]))
+    assert reasons.tolist() == [""] * 7 + ["hip_labels_crossed", "pelvis_edge_on", "trunk_hides_pelvis"]
+
+
+@pytest.mark.model
+def test_gated_estimator_removes_the_lost_pelvis_of_an_rdl_seen_from_behind(synth_dir, track_of):
+    from glutecam.metrics.pelvis import estimate_pelvis
+
+    track = track_of(synth_dir / "rdl_back_drop8_r3.mp4")
+    xy, up, up_m = track.image_px[..., :2], np.array([0.0, -1.0]), np.array([0.0, -1.0, 0.0])
+    naive = estimate_pelvis(xy, track.world_m, up, up_m).obliquity_deg
+    gated = estimate_pelvis_gated(xy, track.world_m, up, up_m).obliquity_deg
+    assert np.nanmax(np.abs(naive - np.nanmedian(naive[:15]))) > 30  # what a lost pelvis reads
+    assert np.nanmax(np.abs(gated - np.nanmedian(gated[:15]))) < 8
+    assert np.isfinite(gated[:15]).all()

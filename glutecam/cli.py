@@ -90,11 +90,23 @@ def cli() -> None:
               help="Analyse every n-th frame (2 halves the work on 60 fps clips).")
 @click.option("--max-people", type=click.IntRange(1, 5), default=2,
               help="People the model looks for; 1 is faster but cannot report bystanders.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1,
+              help="With a FOLDER: clips analysed at once, each in its own process.")
+@click.option("--db", type=click.Path(path_type=Path), default=None,
+              help="History database to record the session in (default: the user data folder).")
 def analyse(video: Path, out_dir: Path | None, exercise: str | None, side: str | None, model: str | None,
-            config_path: Path | None, no_video: bool, stride: int, max_people: int) -> None:
-    """Analyse a recorded VIDEO: writes track.npz, frames.csv, summary.json, annotated.mp4 (and reps.json)."""
+            config_path: Path | None, no_video: bool, stride: int, max_people: int, jobs: int,
+            db: Path | None) -> None:
+    """Analyse a recorded VIDEO (or every clip in a FOLDER): writes track.npz, frames.csv, summary.json,
+    annotated.mp4, report.html (and reps.json); a folder also gets index.html."""
     from glutecam.analyse import AnalyseOptions, analyse_video
 
+    if video.is_dir():
+        from glutecam.batch import batch_command
+
+        sys.exit(batch_command(video, out_dir, dict(exercise=exercise, side=side, model=model,
+                                                    config_path=config_path, video=not no_video, stride=stride,
+                                                    max_people=max_people), jobs, db))
     out_dir = out_dir or Path("glutecam-out") / video.stem
     opts = AnalyseOptions(exercise=exercise, side=side, model=model, config_path=config_path,
                           video=not no_video, stride=stride, max_people=max_people)
@@ -105,12 +117,25 @@ def analyse(video: Path, out_dir: Path | None, exercise: str | None, side: str |
         fail(str(exc))
         return
     _print_result(result)
+    _record_history(result, db)
     if result.interrupted:
         click.echo(f"Interrupted: results for the {len(result.track)} frames analysed so far are in {result.out_dir}",
                    err=True)
         sys.exit(EXIT_INTERRUPTED)
     if result.stopped_early:
         sys.exit(EXIT_PROBLEMS)
+
+
+def _record_history(result, db: Path | None) -> None:
+    """Record an analysed set in the history database; a history problem is a warning, not a failure."""
+    if result.analysis is None:
+        return
+    from glutecam.history import HistoryError, record_run
+
+    try:
+        record_run(result.out_dir, db=db)
+    except HistoryError as exc:
+        click.echo(f"warning: the session was not recorded in the history: {exc}", err=True)
 
 
 def _print_result(result) -> None:

@@ -1,4 +1,4 @@
-"""A pelvic-drop estimate that corrects MediaPipe's hip line, and says when a view cannot show the drop.
+"""Pelvic drop from MediaPipe's hip line: why it under-reads, a calibration form, and where a view cannot show it.
 
 Why the naive hip line under-reads (issue 8; measured on `shared/synth_dev`, see docs/accuracy.md):
 
@@ -17,16 +17,20 @@ Why the naive hip line under-reads (issue 8; measured on `shared/synth_dev`, see
    pelvis; from behind the model loses the hips (labels cross, width collapses, frames without a person);
    from the side the drop is out of the image plane.
 
-The estimate (`estimate_pelvic_drop`) therefore:
+The estimate (`estimate_pelvic_drop`):
 
-- measures each hip landmark against the neutral baseline (cancels camera roll, the landmark's fixed
-  offset from the joint and the person's own asymmetry);
-- moves each hip landmark back down the body by `thigh_lift` hip widths per unit of its thigh's image
-  foreshortening (`1 - thigh length / baseline thigh length`): the first-order model of a landmark that
-  rises as its thigh turns out of the image plane;
-- divides the resulting hip-line angle change by `gain`, the share of a true drop the hip line follows in
-  that exercise and view (`DropCalibration`, fitted on some rendered clips, reported on others);
-- returns NaN with a reason where the view cannot show the drop.
+- measures the hip line against the neutral baseline (cancels camera roll, the landmark's fixed offset from
+  the joint and the person's own asymmetry), with a sign that reads the same from the front, from behind
+  and lying on the side;
+- can move each hip landmark back down the body by `thigh_lift` hip widths per unit of its thigh's image
+  foreshortening (`1 - thigh length / baseline thigh length`), the first-order model of point 2, and divide
+  by `gain`, the share of a true drop the line follows (point 1). Both stay at identity in `CALIBRATIONS`:
+  fitted on the development clips they did not hold on a held-out clip or on re-rendered ones
+  (docs/accuracy.md, "What was tried");
+- returns NaN with a reason where the view cannot show the drop (point 3).
+
+For the analysers, `estimate_pelvis_gated` is a drop-in `glutecam.metrics.pelvis.PelvisEstimator` with the
+same gates, needing no baseline.
 
 All functions are pure numpy over a clip (T frames); image points are pixels, y down.
 """
@@ -281,12 +285,13 @@ def estimate_pelvic_drop(image_xy: np.ndarray, free_side: str, baseline: np.ndar
     default `body_up_xy` over the baseline (image up when standing, towards the head lying down).
 
     Definition: `hip_line_drop_deg` of the thigh-corrected hips (`corrected_hips_xy`) divided by the
-    calibration's gain. Valid views: front and back (standing), lying on the side seen from the front or
-    back; NaN with reason "side_view" from the side. Known error on the rendered development clips (docs/
-    accuracy.md): split squat from the front about 1-2 deg MAE on frames with a drop >= 3 deg; side-lying
-    about 1 deg; RDL not measurable at the bottom of the hinge from the front, and the model loses the hips
-    from behind there.
-    """
+    calibration's gain (with the committed calibrations: the baseline-relative hip line). Unit: degrees.
+    Valid views: front and back (standing), lying on the side seen from the front or back; NaN with reason
+    "side_view" from the side, "trunk_hides_pelvis"/"hinge_loses_pelvis" past a ~40 deg RDL hinge. Known
+    error on the rendered development clips (docs/accuracy.md), frames with a true drop >= 3 deg: split
+    squat from the front MAE 0.9 deg, slope 1.3, but clean reps read 3-5.5 deg at the bottom and the line
+    follows only ~1/3 of a drop; side-lying MAE 0.9 deg, slope 1.16, clean reps 0.7-3.9 deg of false hike.
+        """
     if free_side not in ("left", "right"):
         raise ValueError(f"free_side must be 'left' or 'right', got {free_side!r}")
     image_xy = np.asarray(image_xy, dtype=np.float64)[..., :2]

@@ -196,9 +196,13 @@ def models_download(names: tuple[str, ...], dest: Path | None) -> None:
 
 
 # Coach-review commands (issue 5), defined in their own modules.
+from glutecam.compare import compare_cli  # noqa: E402
 from glutecam.history import history_cli  # noqa: E402
+from glutecam.report.report import report_cli  # noqa: E402
 
 cli.add_command(history_cli)
+cli.add_command(compare_cli)
+cli.add_command(report_cli)
 
 
 def main() -> None:

@@ -219,3 +219,18 @@ def test_report_of_a_real_run_in_chromium(demo_run, open_page):
     assert _current_time(page) == pytest.approx(replay["start_s"], abs=1e-3) and replay["start_s"] >= 10.0
     assert page.locator("h1#clip-name").inner_text() == HTML_NAME
     assert log.dialogs == [] and log.errors == [] and log.console_errors == [] and log.remote == []
+
+
+def test_report_command(tmp_path):
+    import subprocess
+    import sys
+
+    left = make_run(tmp_path / "left", name="left.mp4", side="left")
+    right = make_run(tmp_path / "right", name="right.mp4", side="right", drops=(1.0, 2.0, 3.0))
+    proc = subprocess.run([sys.executable, "-m", "glutecam", "report", str(left), "--other", str(right)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert 'id="sides"' in (left / "report.html").read_text()
+    proc = subprocess.run([sys.executable, "-m", "glutecam", "report", str(tmp_path)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "not a glutecam output folder" in proc.stderr

@@ -403,3 +403,34 @@ def write_report(run_dir: str | Path, others: list[str | Path | Run] | None = No
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
     return out
+
+
+def _click_command():
+    import click
+
+    @click.command("report")
+    @click.argument("run_dir", type=click.Path(path_type=Path))
+    @click.option("--other", "others", multiple=True, type=click.Path(path_type=Path),
+                  help="Another output folder of the same exercise (e.g. the other side), for left versus right.")
+    @click.option("--out", type=click.Path(path_type=Path), default=None,
+                  help="Where to write the page (default: RUN_DIR/report.html).")
+    def report_cli(run_dir: Path, others: tuple[Path, ...], out: Path | None) -> None:
+        """Write (again) the report.html of an analyse output folder."""
+        import sys
+
+        from glutecam.report.run import RunError
+
+        try:
+            path = write_report(run_dir, others=list(others), out=out)
+        except RunError as exc:
+            click.echo(f"glutecam: error: {exc}", err=True)
+            sys.exit(2)
+        except OSError as exc:
+            click.echo(f"glutecam: error: cannot write the report: {exc.strerror or exc}", err=True)
+            sys.exit(2)
+        click.echo(f"report: {path}")
+
+    return report_cli
+
+
+report_cli = _click_command()

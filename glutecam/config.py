@@ -89,6 +89,7 @@ class ExerciseConfig:
     min_rep_s: float
     phase_hysteresis_deg: float
     faults: Mapping[str, FaultThreshold]
+    max_gap_s: float = 0.5
     pelvis_hidden_hinge_deg: float | None = None
 
 
@@ -213,9 +214,20 @@ def build_config(table: dict[str, Any], where: str = "defaults") -> Config:
     return Config(exercises=MappingProxyType(exercises), source=where, **sections)
 
 
+def _with_optional_keys(defaults: dict[str, Any]) -> dict[str, Any]:
+    """Every fault table gets its optional keys, so a user file may set them where the defaults do not."""
+    for name, table in defaults.items():
+        if name in _SECTIONS:
+            continue
+        for fault in table.get("faults", {}).values():
+            fault.setdefault("relative", None)
+            fault.setdefault("enabled", True)
+    return defaults
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """The defaults, with the user file at `path` (if any) merged on top. Raises `ConfigError`."""
-    defaults = _read_toml(default_toml(), "defaults.toml")
+    defaults = _with_optional_keys(_read_toml(default_toml(), "defaults.toml"))
     if path is None:
         return build_config(defaults, "defaults")
     path = Path(path)

@@ -5,8 +5,10 @@ One definition, two implementations that agree sample for sample on the same sig
 - a rep is an excursion of the signal that rises from at most `exit` to at least `enter` and falls back
   to at most `exit`; it starts at the last sample at or below `exit` before it, peaks at its (first)
   maximum and ends at the first sample at or below `exit` after it; it must last `min_rep_s`;
-- a missing sample (NaN) breaks the signal: an excursion cut by it is not a rep, and the next rep must
-  start from at most `exit` again.
+- missing samples (NaN) are skipped, unless they last longer than `max_gap_s` (from the last valid
+  sample to the last missing one): such a gap breaks the signal, an excursion cut by it is not a rep, and
+  the next rep must start from at most `exit` again. A pose model losing the person for a few frames
+  does not lose a rep; a person walking out of view does.
 
 `find_reps` (offline) finds the excursions with `scipy.signal.find_peaks`; `RepCounter` (live) is a
 hysteresis state machine fed one sample at a time with `update(t, value)`.
@@ -39,6 +41,7 @@ class Hysteresis:
     exit: float
     min_rep_s: float = 0.4
     phase_hysteresis: float = 5.0
+    max_gap_s: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.exit < self.enter:
@@ -62,13 +65,28 @@ class RepWindow:
         return self.end_s - self.start_s
 
 
+def _pieces(time_s: np.ndarray, signal: np.ndarray, max_gap_s: float) -> list[np.ndarray]:
+    """Indices of the valid samples, split where a run of missing ones lasts longer than `max_gap_s`."""
+    valid = np.flatnonzero(np.isfinite(signal))
+    if not len(valid):
+        return []
+    pieces, first = [], 0
+    for k in range(1, len(valid)):
+        a, b = valid[k - 1], valid[k]
+        if b - a > 1 and time_s[b - 1] - time_s[a] > max_gap_s + 1e-9:
+            pieces.append(valid[first:k])
+            first = k
+    pieces.append(valid[first:])
+    return pieces
+
+
 def find_reps(time_s: np.ndarray, signal: np.ndarray, hyst: Hysteresis) -> list[RepWindow]:
     """All reps of a whole signal (offline)."""
     time_s = np.asarray(time_s, dtype=np.float64)
     signal = np.asarray(signal, dtype=np.float64)
     found: dict[tuple[int, int], int] = {}
-    for a, b in runs(np.isfinite(signal)):
-        seg = signal[a:b]
+    for idx in _pieces(time_s, signal, hyst.max_gap_s):
+        seg = signal[idx]
         low = np.flatnonzero(seg <= hyst.exit)
         if len(low) < 2:
             continue
@@ -76,10 +94,11 @@ def find_reps(time_s: np.ndarray, signal: np.ndarray, hyst: Hysteresis) -> list[
         for p in peaks:
             k = np.searchsorted(low, p)
             if k == 0 or k == len(low):
-                continue  # cut by the start or end of the valid run
-            start, end = a + int(low[k - 1]), a + int(low[k])
-            if (start, end) not in found:
-                found[(start, end)] = start + int(np.argmax(signal[start:end + 1]))
+                continue  # cut by the start or end of the valid piece
+            a, b = int(low[k - 1]), int(low[k])
+            key = (int(idx[a]), int(idx[b]))
+            if key not in found:
+                found[key] = int(idx[a + int(np.argmax(seg[a:b + 1]))])
     reps = []
     for (start, end), peak in sorted(found.items()):
         if time_s[end] - time_s[start] + 1e-9 < hyst.min_rep_s:
@@ -96,7 +115,7 @@ def rep_phases(signal: np.ndarray, reps: list[RepWindow], hyst: Hysteresis,
     out = np.full(len(signal), "", dtype=object)
     for r in reps:
         seg = np.asarray(signal[r.start:r.end + 1], dtype=np.float64)
-        running = np.fmax.accumulate(seg)
+        running = np.fmax.accumulate(np.where(np.isfinite(seg), seg, -np.inf))
         out[r.start:r.end + 1] = np.where(seg < running - hyst.phase_hysteresis, names[1], names[0])
     return out
 
@@ -125,6 +144,7 @@ class RepCounter:
         self._rest: tuple[int, float] = (0, 0.0)  # last sample at or below `exit`
         self._start: tuple[int, float] | None = None
         self._peak: tuple[int, float, float] = (0, 0.0, -np.inf)
+        self._last_valid_s = -np.inf
         self.phase = ""
 
     @property
@@ -140,8 +160,10 @@ class RepCounter:
         self._i += 1
         h = self.hyst
         if not np.isfinite(value):
-            self._start, self._armed, self.phase = None, False, ""
+            if t - self._last_valid_s > h.max_gap_s + 1e-9:
+                self._start, self._armed, self.phase = None, False, ""
             return None
+        self._last_valid_s = t
         if self._start is None:
             if value <= h.exit:
                 self._armed, self._rest = True, (i, t)

@@ -75,7 +75,7 @@ class Analyser:
         self.ex: ExerciseConfig = self.config.exercise(self.name)
         self.pelvis_estimator = pelvis_estimator
         self.hysteresis = Hysteresis(self.ex.enter_deg, self.ex.exit_deg, self.ex.min_rep_s,
-                                     self.ex.phase_hysteresis_deg)
+                                     self.ex.phase_hysteresis_deg, self.ex.max_gap_s)
 
     # -- what each exercise defines ------------------------------------------------------------------
     def side_evidence(self, m: Measured, views: np.ndarray) -> np.ndarray:

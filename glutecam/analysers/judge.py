@@ -189,7 +189,11 @@ def judge_rep(index: int, rep: RepWindow, frames: Mapping[str, np.ndarray], time
               faults_cfg: Mapping[str, FaultThreshold], measures: tuple[MeasureSpec, ...],
               baselines: Mapping[str, float], hold_n: int, side: str, free_side: str,
               primary: str = "pelvic_drop_deg") -> RepResult:
-    """The `RepResult` of one rep from the frame columns over its window."""
+    """The `RepResult` of one rep from the frame columns over its window.
+
+    Verdict: "fault" with any fault; else "unmeasured" when the `primary` measure is missing around the
+    rep's peak (the moment that matters, e.g. the bottom of a hinge hidden from the front); else "good".
+    """
     sl = slice(rep.start, rep.end + 1)
     sides = {"free": free_side, "working": side}
     faults, unjudged = rep_faults(rules, faults_cfg, frames, time_s, rep, baselines, hold_n, sides)
@@ -197,7 +201,8 @@ def judge_rep(index: int, rep: RepWindow, frames: Mapping[str, np.ndarray], time
     not_measured = [nm for metric, r in reasons.items() for nm in not_measured_spans(metric, r[sl], t)]
     measured = {m.name: m(frames[m.column][sl]) for m in measures}
     measured["duration_s"] = round(rep.duration_s, 3)
-    primary_seen = np.isfinite(np.asarray(frames[primary][sl], dtype=np.float64)).any()
+    near_peak = slice(max(rep.start, rep.peak - hold_n), min(rep.end, rep.peak + hold_n) + 1)
+    primary_seen = np.isfinite(np.asarray(frames[primary][near_peak], dtype=np.float64)).any()
     verdict = "fault" if faults else "good" if primary_seen else "unmeasured"
     if unjudged:
         not_measured.append(NotMeasured("faults", "could not judge: " + ", ".join(unjudged), rep.start_s, rep.end_s))

@@ -244,7 +244,7 @@ def landmark_columns() -> list[str]:
 def landmark_rows(track: PoseTrack) -> np.ndarray:
     """(T, 33*4) array matching `landmark_columns()`."""
     block = np.concatenate([track.image_px, track.visibility[..., None]], axis=2)
-    return block.reshape(len(track), -1)
+    return block.reshape(len(track), N_LANDMARKS * len(LANDMARK_CSV_FIELDS))  # also for a track of 0 frames
 
 
 def write_csv(path: str | Path, columns: dict[str, np.ndarray | list], float_fmt: str = "{:.3f}") -> Path:

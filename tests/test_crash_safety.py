@@ -46,15 +46,23 @@ import glutecam.analyse, glutecam.pose, glutecam.video_out
 glutecam.pose.PoseEstimator.process = _counted("pose", glutecam.pose.PoseEstimator.process)
 glutecam.video_out.H264Writer.write = _counted("video", glutecam.video_out.H264Writer.write)
 
-_self_signal = os.environ.get("GLUTECAM_TEST_SIGNAL_WHILE_WRITING")
-if _self_signal:  # the signal arrives while frames.csv is being written
-    _write_csv = glutecam.analyse.write_csv
 
-    def _write_csv_signalled(*args, **kwargs):
-        os.kill(os.getpid(), getattr(signal, _self_signal))
-        return _write_csv(*args, **kwargs)
+def _signalled(signame, fn):
+    def wrapper(*args, **kwargs):
+        os.kill(os.getpid(), getattr(signal, signame))
+        return fn(*args, **kwargs)
+    return wrapper
 
-    glutecam.analyse.write_csv = _write_csv_signalled
+
+# "write_csv:SIGINT": the signal arrives while frames.csv is being written;
+# "model:SIGTERM": while the pose model is being loaded, before the first frame.
+_self_signal = os.environ.get("GLUTECAM_TEST_SELF_SIGNAL")
+if _self_signal:
+    where, signame = _self_signal.split(":")
+    if where == "write_csv":
+        glutecam.analyse.write_csv = _signalled(signame, glutecam.analyse.write_csv)
+    elif where == "model":
+        glutecam.pose.PoseEstimator.__enter__ = _signalled(signame, glutecam.pose.PoseEstimator.__enter__)
 '''
 
 
@@ -136,7 +144,7 @@ def test_a_signal_while_drawing_the_clip_keeps_the_analysis_and_leaves_no_finish
 
 def test_a_signal_while_outputs_are_written_does_not_cut_them_short(tmp_path, clip):
     out = tmp_path / "out"
-    proc, _ = start(tmp_path, clip, "--out", out, env_extra={"GLUTECAM_TEST_SIGNAL_WHILE_WRITING": "SIGINT"})
+    proc, _ = start(tmp_path, clip, "--out", out, env_extra={"GLUTECAM_TEST_SELF_SIGNAL": "write_csv:SIGINT"})
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     summary, track, rows = read_outputs(out)
@@ -144,6 +152,17 @@ def test_a_signal_while_outputs_are_written_does_not_cut_them_short(tmp_path, cl
     assert summary["interrupted"] is True
     assert any("after the whole video was analysed" in w for w in summary["warnings"])
     assert not list(out.glob("*.part*")) and not (out / "annotated.mp4").exists()
+
+
+def test_a_signal_before_the_first_frame_still_writes_readable_empty_outputs(tmp_path, clip):
+    out = tmp_path / "out"
+    proc, _ = start(tmp_path, clip, "--out", out, env_extra={"GLUTECAM_TEST_SELF_SIGNAL": "model:SIGTERM"})
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    summary, track, rows = read_outputs(out)
+    assert summary["frames_analysed"] == len(track) == len(rows) == 0
+    assert summary["interrupted"] is True
 
 
 def test_stop_request_is_set_by_the_first_signal_and_the_second_one_raises():

@@ -34,7 +34,9 @@ _WORLD_EXCEPT_SIDE_IMAGE = {"left_side": "image", "right_side": "image", "front"
                             "oblique": "world", "lying_left": "world", "lying_right": "world"}
 
 #: metric -> view -> where it is measured from ("image" landmarks in px, or "world" landmarks in m).
-#: A view that is not listed cannot show the metric; `why_not` says why.
+#: A view that is not listed cannot show the metric; `why_not` says why. Hip abduction and trunk lean
+#: marked "image" fall back to world landmarks in frames where their segment (thigh, trunk) turns more
+#: than 30 deg out of the image plane (`glutecam.metrics.columns.IN_PLANE_MAX_DEG`).
 SOURCES: dict[str, dict[str, str]] = {
     "pelvis_obliquity_deg": dict(_OBL),
     "pelvic_drop_deg": dict(_OBL),
@@ -43,7 +45,7 @@ SOURCES: dict[str, dict[str, str]] = {
     "hip_flexion_deg": dict(_WORLD_EXCEPT_SIDE_IMAGE),
     "knee_flexion_deg": dict(_WORLD_EXCEPT_SIDE_IMAGE),
     "fppa_deg": {"front": "image", "back": "image"},
-    "trunk_lean_deg": dict(_FRONT_BACK_LYING_IMAGE),
+    "trunk_lean_deg": {**_FRONT_BACK_LYING_IMAGE, "oblique": "world"},
     "trunk_forward_lean_deg": {"left_side": "image", "right_side": "image", "front": "world", "back": "world",
                                "oblique": "world"},
 }

@@ -19,6 +19,10 @@ from glutecam.metrics.trunk import trunk_forward_lean_deg, trunk_inclination_deg
 from glutecam.view import NO_VIEW, SOURCES, why_not
 
 LEGS = ("left", "right")
+#: A segment seen from the image only while within this angle of the image plane; beyond it the image
+#: angle is inflated by foreshortening (a 20 deg lean of a trunk hinged 60 deg towards the camera reads 36)
+#: and world landmarks are used instead.
+IN_PLANE_MAX_DEG = 30.0
 FPPA_UNDEFINED = "the thigh points along the line of sight, so the knee has no frontal-plane angle"
 HIPS = (Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
 SHOULDERS = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
@@ -83,6 +87,11 @@ def _side_lateral(views: np.ndarray) -> np.ndarray:
     return lat
 
 
+def _flat_or_world(flat: np.ndarray, image_val: np.ndarray, world_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(image value where the segment lies near the image plane, else the world value; world value)."""
+    return np.where(flat, image_val, world_val), world_val
+
+
 def _image_and_world(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy: np.ndarray,
                      up_m: np.ndarray) -> dict[str, tuple[np.ndarray | None, np.ndarray | None]]:
     """(image-based, world-based) value of each view-checked key, for every frame."""
@@ -91,9 +100,12 @@ def _image_and_world(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarra
     side_lat = _side_lateral(views)
     w_lat = world_m[:, HIPS[0]] - world_m[:, HIPS[1]]
     w_trunk = _mid(world_m, SHOULDERS) - _mid(world_m, HIPS)
+    trunk_flat = in_image_plane(w_trunk)
     out: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {
-        "trunk_lean_left_deg": (trunk_lateral_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), img_lat, up_xy),
-                                None),
+        "trunk_lean_left_deg": _flat_or_world(
+            trunk_flat,
+            trunk_lateral_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), img_lat, up_xy),
+            trunk_lateral_lean_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), w_lat, up_m)),
         "trunk_forward_lean_deg": (
             trunk_forward_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), side_lat, up_xy),
             trunk_forward_lean_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), w_lat, up_m),
@@ -104,16 +116,22 @@ def _image_and_world(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarra
         other = _lm("right" if leg == "left" else "left", "hip")
         out[f"{leg}_hip_flexion_deg"] = (hip_flexion_deg(image_xy[:, hip], image_xy[:, knee], side_lat, img_trunk),
                                          hip_flexion_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk))
-        out[f"{leg}_hip_abduction_deg"] = (
-            hip_abduction_deg(image_xy[:, hip], image_xy[:, knee], img_lat, img_trunk, leg),
-            hip_abduction_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk, leg),
-        )
+        w_abd = hip_abduction_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk, leg)
+        out[f"{leg}_hip_abduction_deg"] = _flat_or_world(
+            in_image_plane(world_m[:, knee] - world_m[:, hip]),
+            hip_abduction_deg(image_xy[:, hip], image_xy[:, knee], img_lat, img_trunk, leg), w_abd)
         out[f"{leg}_knee_flexion_deg"] = (knee_flexion_deg(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle]),
                                           knee_flexion_deg(world_m[:, hip], world_m[:, knee], world_m[:, ankle]))
         fppa = fppa_deg(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle], image_xy[:, other] - image_xy[:, hip])
         defined = fppa_defined(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle], up_xy)
         out[f"{leg}_fppa_deg"] = (np.where(defined, fppa, np.nan), None)
     return out
+
+
+def in_image_plane(segment_m: np.ndarray, max_deg: float = IN_PLANE_MAX_DEG) -> np.ndarray:
+    """(T,) whether world segment vectors (T, 3) lie within `max_deg` of the image plane."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(segment_m[:, 2]) <= np.sin(np.radians(max_deg)) * np.linalg.norm(segment_m, axis=-1)
 
 
 def _pick(views: np.ndarray, metric: str, image_val: np.ndarray | None, world_val: np.ndarray | None) -> np.ndarray:

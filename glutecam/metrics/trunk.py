@@ -15,19 +15,21 @@ def _trunk_axes(lateral: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def trunk_lateral_lean_deg(hip_mid: np.ndarray, shoulder_mid: np.ndarray, lateral: np.ndarray,
                            up: np.ndarray = IMAGE_UP) -> np.ndarray:
-    """Lateral trunk lean, degrees: the hip-to-shoulder line's angle from the reference `up` in the frontal
-    plane, + = towards the person's left (`lateral`: right-to-left hip vector, which says where "left" is).
+    """Lateral trunk lean, degrees: the hip-to-shoulder line's angle out of the body's sagittal plane,
+    + = towards the person's left (`lateral`: right-to-left hip vector, made perpendicular to `up`).
 
-    `up` is the image up for a standing person, the head direction for a lying one (so for lying views the
-    angle is against the lying body's long axis). Valid views: front, back, lying_left, lying_right (image).
-    Known error: camera roll adds to it one for one; compare with the baseline.
+    For an upright trunk this is its angle from vertical in the frontal plane; reading it out of the
+    sagittal plane keeps it defined when the trunk hinges forward. `up` is the image up for a standing
+    person, the head direction for a lying one. Valid views: front, back, lying_left, lying_right from the
+    image while the trunk is near the image plane, world landmarks otherwise and in oblique views. Known
+    error: camera roll adds to the image reading one for one, so faults compare with the baseline.
 
     >>> round(float(trunk_lateral_lean_deg(np.array([0.0, 0.0]), np.array([1.0, -10.0]), np.array([1.0, 0.0]))), 3)
     5.711
     """
-    lat, u, _ = _trunk_axes(lateral, up)
-    t = as3d(shoulder_mid) - as3d(hip_mid)
-    return np.degrees(np.arctan2(dot(t, lat), dot(t, u)))
+    lat, _, _ = _trunk_axes(lateral, up)
+    t = unit(as3d(shoulder_mid) - as3d(hip_mid))
+    return np.degrees(np.arcsin(np.clip(dot(t, lat), -1.0, 1.0)))
 
 
 def trunk_forward_lean_deg(hip_mid: np.ndarray, shoulder_mid: np.ndarray, lateral: np.ndarray,

@@ -4,9 +4,8 @@ Each exercise has a table of `CueRule`s. A rule watches one live metric (e.g. `p
 analyser's own fault reports for one fault code, and turns them into a `Cue` ("Keep your left hip up")
 with a priority and a severity. Three things keep the cue from flickering on noisy frames:
 
-- **confirmation**: a metric must stay beyond the rule's `on` threshold for `confirm_frames` frames
-  spanning at least `confirm_s` before the rule fires (a fault the analyser reports fires at once: it has
-  already held it for its own minimum time);
+- **confirmation**: the metric must stay beyond the rule's `on` threshold (or the analyser must keep
+  reporting the fault) for `confirm_frames` frames spanning at least `confirm_s` before the rule fires;
 - **hysteresis**: once fired, the rule holds until the metric has stayed inside its `off` threshold
   (below `on`) for `release_s`;
 - **minimum hold**: a cue, once shown, stays at least `min_hold_s`, unless a cue of a more urgent class
@@ -26,8 +25,8 @@ Good reps earn praise; reps judged short or rushed earn a cue after the rep. Tim
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 CueSeverity = Literal["praise", "info", "minor", "major"]
@@ -83,16 +82,14 @@ RULES: dict[str, tuple[CueRule, ...]] = {
         _r("pelvic_drop", "pelvic_drop_deg", +1, 100, "Keep your {free} hip up", "Keep your hips level"),
         _r("hip_hike", "pelvic_drop_deg", -1, 90, "Let your {free} hip down: keep your hips level",
            "Keep your hips level"),
-        _r("pelvic_rotation", "pelvis_rotation_deg", +1, 80, "Bring your {free} hip forward: hips square",
-           "Keep your hips square to the front"),
+        _r("pelvic_rotation", "pelvis_rotation_deg", 0, 80, "Keep your hips square to the front"),
         _r("knee_valgus", "fppa_deg", +1, 70, "Push your {working} knee out over your toes",
            "Push your front knee out over your toes", on=10.0, major=15.0),
         _r("trunk_lean", "trunk_lean_deg", 0, 60, "Stay tall: don't lean to the side", on=10.0, major=15.0),
     ),
     "single-leg-rdl": (
         _r("pelvic_drop", "pelvic_drop_deg", +1, 100, "Keep your {free} hip up", "Keep your hips level"),
-        _r("pelvic_rotation", "pelvis_rotation_deg", +1, 95, "Keep your {free} hip pointing down: don't open up",
-           "Keep your hips square to the floor"),
+        _r("pelvic_rotation", "pelvis_rotation_deg", 0, 95, "Keep your hips square to the floor: don't open up"),
         _r("hip_hike", "pelvic_drop_deg", -1, 85, "Keep your hips level: don't hike your {free} hip",
            "Keep your hips level"),
         _r("knee_valgus", "fppa_deg", +1, 70, "Keep your {working} knee over your toes",
@@ -184,12 +181,13 @@ class FeedbackEngine:
     `exercise` picks the rules and wording; `side` (the working side) lets cues name a hip ("Keep your left
     hip up"); it is also learnt from `state.side` or the first finished rep when not given. `thresholds`
     maps fault codes to `(threshold, major)` (the analysers' config), replacing the rules' defaults, or to
-    None for a fault switched off.
+    None for a fault switched off. `fault_rules` (an analyser's `rules`) make each cue read its metric
+    exactly as the analyser judges it (see `rules_like_analyser`).
     """
 
     def __init__(self, exercise: str | None = None, side: str | None = None,
                  thresholds: Mapping[str, tuple[float, float] | None] | None = None,
-                 timing: FeedbackTiming | None = None) -> None:
+                 timing: FeedbackTiming | None = None, fault_rules: Iterable[Any] | None = None) -> None:
         self.exercise = exercise or ""
         if self.exercise not in RULES:
             raise ValueError(f"no feedback rules for exercise {exercise!r}; known: {', '.join(k for k in RULES if k)}")
@@ -198,7 +196,10 @@ class FeedbackEngine:
         self._side_from_user = side is not None
         thresholds = thresholds or {}
         self._rules: list[_RuleState] = []
-        for rule in RULES[self.exercise]:
+        rules = RULES[self.exercise]
+        if fault_rules is not None:
+            rules = rules_like_analyser(rules, fault_rules)
+        for rule in rules:
             if rule.code in thresholds and thresholds[rule.code] is None:
                 continue  # disabled in the config
             on, major = thresholds.get(rule.code) or (rule.on, rule.major)
@@ -257,9 +258,7 @@ class FeedbackEngine:
             fault = reported.get(rule.code)
             rs.value = v
             if not rs.active:
-                if fault is not None:
-                    rs.active = True
-                elif v >= rs.on:  # NaN compares False
+                if fault is not None or v >= rs.on:  # NaN compares False
                     if rs.since is None:
                         rs.since, rs.count = t, 0
                     rs.count += 1
@@ -344,6 +343,28 @@ class FeedbackEngine:
         return Feedback(self._shown, True, active)
 
 
+def rules_like_analyser(rules: Iterable[CueRule], fault_rules: Iterable[Any]) -> tuple[CueRule, ...]:
+    """The cue rules for the faults an analyser judges per frame, reading the metric as it does.
+
+    `fault_rules` are `glutecam.analysers.judge.FaultRule`s (code, column, kind, sign, both_ways,
+    from_baseline). A fault read against a baseline the live state does not carry keeps no metric: its cue
+    follows the analyser's reports alone. Faults judged on the whole rep (range, tempo) are said after the
+    rep instead.
+    """
+    by_code = {fr.code: fr for fr in fault_rules if getattr(fr, "kind", "frame") == "frame"}
+    out = []
+    for rule in rules:
+        fr = by_code.get(rule.code)
+        if fr is None:
+            continue
+        if getattr(fr, "from_baseline", False):
+            out.append(replace(rule, metric=None))
+        else:
+            direction = 0 if getattr(fr, "both_ways", False) else (1 if getattr(fr, "sign", 1.0) >= 0 else -1)
+            out.append(replace(rule, metric=fr.column, direction=direction))
+    return tuple(out)
+
+
 def thresholds_from_config(config: Any, exercise: str) -> dict[str, tuple[float, float] | None]:
     """`{fault code: (threshold, major)}` from a `glutecam.config.Config`; None for a disabled fault."""
     faults = config.exercise(exercise).faults
@@ -351,4 +372,4 @@ def thresholds_from_config(config: Any, exercise: str) -> dict[str, tuple[float,
 
 
 __all__ = ["Cue", "CueRule", "Feedback", "FeedbackEngine", "FeedbackTiming", "RULES", "free_side",
-           "thresholds_from_config"]
+           "rules_like_analyser", "thresholds_from_config"]

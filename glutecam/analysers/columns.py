@@ -13,6 +13,8 @@ from glutecam.metrics.columns import Measured
 from glutecam.metrics.pelvis import pelvic_drop_deg, pelvis_rotation_deg
 from glutecam.results import Side
 
+NO_PERSON = "no person detected"
+
 #: The measured columns of `Analysis.frames`, in order; then `view`, `rep`, `phase`, then `EXTRA_COLUMNS`.
 METRIC_COLUMNS = (
     "pelvis_obliquity_deg",
@@ -65,7 +67,10 @@ def build_columns(m: Measured, side: Side | None, free: Side | None, baseline: B
            "pelvis_rotation_deg": m.reasons["pelvis_yaw_deg"]}
     for key in LEG_COLUMNS:
         vals[key] = nan if side is None else m[f"{side}_{key}"]
-        why[key] = blank if side is None else m.reasons[f"{side}_{key}"]
+        if side is None:  # keep the reasons that do not depend on the leg
+            why[key] = np.where(m.reasons[f"left_{key}"] == NO_PERSON, NO_PERSON, blank)
+        else:
+            why[key] = m.reasons[f"{side}_{key}"]
     vals["trunk_lean_deg"] = nan if side is None else (1.0 if side == "left" else -1.0) * m["trunk_lean_left_deg"]
     why["trunk_lean_deg"] = m.reasons["trunk_lean_left_deg"]
     vals["trunk_forward_lean_deg"] = m["trunk_forward_lean_deg"]

@@ -89,8 +89,9 @@ def fppa_deg(hip_xy: np.ndarray, knee_xy: np.ndarray, ankle_xy: np.ndarray, medi
 def fppa_defined(hip_xy: np.ndarray, knee_xy: np.ndarray, ankle_xy: np.ndarray, up_xy: np.ndarray,
                  min_thigh_ratio: float = 0.5, max_thigh_tilt_deg: float = 60.0) -> np.ndarray:
     """Where the FPPA means something: the thigh seen at least `min_thigh_ratio` as long as the shank in the
-    image and pointing down within `max_thigh_tilt_deg` of the body's down. A thigh flexed towards the
-    camera (or away from it, when the knee shows above the hip from behind) has no frontal-plane angle.
+    image, and thigh and shank both pointing down within `max_thigh_tilt_deg` of the body's down. A thigh
+    flexed towards the camera (or away from it, when the knee shows above the hip from behind), or a shank
+    folded back (the rear leg of a split squat), has no frontal-plane angle.
 
     >>> bool(fppa_defined(np.zeros(2), np.array([0.0, 10.0]), np.array([0.0, 20.0]), np.array([0.0, -1.0])))
     True
@@ -101,5 +102,6 @@ def fppa_defined(hip_xy: np.ndarray, knee_xy: np.ndarray, ankle_xy: np.ndarray, 
     shank = as3d(ankle_xy) - as3d(knee_xy)
     t_len, s_len = norm(thigh), norm(shank)
     down = -unit(as3d(np.broadcast_to(up_xy, np.shape(hip_xy))))
+    steep = np.cos(np.radians(max_thigh_tilt_deg))
     with np.errstate(invalid="ignore"):
-        return (t_len >= min_thigh_ratio * s_len) & (dot(unit(thigh), down) >= np.cos(np.radians(max_thigh_tilt_deg)))
+        return (t_len >= min_thigh_ratio * s_len) & (dot(unit(thigh), down) >= steep) & (dot(unit(shank), down) >= steep)

@@ -279,8 +279,8 @@ def batch_command(folder: Path, out_root: Path | None, options: dict[str, Any], 
     folder = Path(folder)
     clips = find_clips(folder)
     if not clips:
-        click.echo(f"glutecam: error: {folder} is a folder with no video clips "
-                   f"({', '.join(sorted(VIDEO_EXTENSIONS))})", err=True)
+        click.echo(f"glutecam: error: {folder}: is a folder, not a video file, and holds no video clips to "
+                   f"analyse ({', '.join(sorted(VIDEO_EXTENSIONS))})", err=True)
         return 2
     out_root = Path(out_root) if out_root else Path("glutecam-out") / (folder.resolve().name or "batch")
     try:

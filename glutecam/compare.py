@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from glutecam.report.run import KEY_MEASURES, MEASURES, Run, RunError, load_run, rep_measure
+from glutecam.report.run import KEY_MEASURES, MEASURES, RANGE_MEASURE, Run, RunError, load_run, rep_measure
 
 #: Changes smaller than this are within what 2-D video can tell apart (smallest detectable change of 2-D
 #: pelvic measures, 3-4 deg: Schurr et al. 2017; Dingenen et al. 2014; see defaults.toml).
@@ -26,24 +26,34 @@ class CompareError(ValueError):
 
 @dataclass
 class Row:
+    """One measure in A and B. `better`: "smaller" (closer to 0: drop, rotation, lean, valgus), "larger"
+    (range: knee flexion, abduction, hinge), "fewer" (a count of faults), or None (no direction)."""
+
     label: str
     a: float | None
     b: float | None
-    lower_is_better: bool = True
+    better: str | None = "smaller"
 
     @property
     def change(self) -> float | None:
         return None if self.a is None or self.b is None else self.b - self.a
 
     @property
+    def is_count(self) -> bool:
+        return self.better in ("fewer", None)
+
+    @property
     def meaning(self) -> str:
         c = self.change
-        if c is None:
+        if c is None or self.better is None:
             return ""
+        if self.better == "fewer":
+            return "" if c == 0 else ("better" if c < 0 else "worse")
+        if self.better == "smaller":
+            c = abs(self.b) - abs(self.a)
         if abs(c) < SMALLEST_CHANGE_DEG:
             return "no clear change"
-        better = (c < 0) == self.lower_is_better
-        return "better" if better else "worse"
+        return "better" if (c < 0) == (self.better == "smaller") else "worse"
 
 
 @dataclass
@@ -72,6 +82,11 @@ def _abs_mean(reps: list[dict[str, Any]], key: str) -> float | None:
     return _mean([_num(r.get(key)) for r in reps])
 
 
+def _direction(col: str) -> str:
+    """Range measures are better larger; deviations (drop, rotation, lean, valgus) better closer to 0."""
+    return "larger" if col in RANGE_MEASURE.values() else "smaller"
+
+
 def compare_runs(run_a: str | Path | Run, run_b: str | Path | Run) -> Comparison:
     """Line up two runs rep by rep. Raises `CompareError` when they cannot be compared."""
     try:
@@ -85,12 +100,12 @@ def compare_runs(run_a: str | Path | Run, run_b: str | Path | Run) -> Comparison
     if a.exercise != b.exercise:
         raise CompareError(f"different exercises: {a.exercise} ({a.path}) and {b.exercise} ({b.path})")
     keys = list(KEY_MEASURES.get(a.exercise or "", ()))
-    per_rep = [("Peak pelvic drop (°)", "peak_pelvic_drop_deg", True),
-               ("Peak pelvic rotation (°)", "peak_pelvic_rotation_deg", True)]
+    per_rep = [("Peak pelvic drop (°)", "peak_pelvic_drop_deg", "smaller"),
+               ("Peak pelvic rotation (°)", "peak_pelvic_rotation_deg", "smaller")]
     set_rows = [
-        Row("Reps", float(len(a.reps)), float(len(b.reps)), lower_is_better=False),
+        Row("Reps", float(len(a.reps)), float(len(b.reps)), better=None),
         Row("Reps with a fault", float(sum(r.get("verdict") == "fault" for r in a.reps)),
-            float(sum(r.get("verdict") == "fault" for r in b.reps))),
+            float(sum(r.get("verdict") == "fault" for r in b.reps)), better="fewer"),
         Row("Mean peak pelvic drop (°)", _abs_mean(a.reps, "peak_pelvic_drop_deg"),
             _abs_mean(b.reps, "peak_pelvic_drop_deg")),
         Row("Largest peak pelvic drop (°)", max((v for v in (_num(r.get("peak_pelvic_drop_deg")) for r in a.reps)
@@ -101,25 +116,24 @@ def compare_runs(run_a: str | Path | Run, run_b: str | Path | Run) -> Comparison
     ]
     for k in keys:
         set_rows.append(Row(f"{MEASURES[k][0]}, rep peak, mean (°)", _mean([rep_measure(r, k) for r in a.reps]),
-                            _mean([rep_measure(r, k) for r in b.reps]), lower_is_better=k != "knee_flexion_deg"
-                            and k not in ("hip_abduction_deg", "trunk_forward_lean_deg")))
+                            _mean([rep_measure(r, k) for r in b.reps]), better=_direction(k)))
     rep_rows = []
     for i in range(max(len(a.reps), len(b.reps))):
         ra = a.reps[i] if i < len(a.reps) else {}
         rb = b.reps[i] if i < len(b.reps) else {}
         rows = [Row(label, _num(ra.get(key)), _num(rb.get(key)), lib) for label, key, lib in per_rep]
         rows += [Row(f"{MEASURES[k][0]}, peak (°)", rep_measure(ra, k) if ra else None,
-                     rep_measure(rb, k) if rb else None) for k in keys]
+                     rep_measure(rb, k) if rb else None, better=_direction(k)) for k in keys]
         rep_rows.append({"index": i + 1, "verdict_a": ra.get("verdict", "–"), "verdict_b": rb.get("verdict", "–"),
                          "start_a": _num(ra.get("start_s")), "start_b": _num(rb.get("start_s")), "rows": rows})
     labels = [label for label, _, _ in per_rep] + [f"{MEASURES[k][0]}, peak (°)" for k in keys]
     return Comparison(a=a, b=b, set_rows=set_rows, rep_rows=rep_rows, measures=labels)
 
 
-def _fmt(v: float | None, signed: bool = False) -> str:
+def _fmt(v: float | None, signed: bool = False, count: bool = False) -> str:
     if v is None:
         return "–"
-    return format(v, "+.1f" if signed else ".1f")
+    return format(v, ("+" if signed else "") + (".0f" if count else ".1f"))
 
 
 def print_comparison(c: Comparison, console=None) -> None:
@@ -135,7 +149,9 @@ def print_comparison(c: Comparison, console=None) -> None:
     for col in ("measure", "A", "B", "change", ""):
         t.add_column(col, justify="left" if col in ("measure", "") else "right")
     for row in c.set_rows:
-        t.add_row(escape(row.label), _fmt(row.a), _fmt(row.b), _fmt(row.change, True), row.meaning)
+        n = row.is_count
+        t.add_row(escape(row.label), _fmt(row.a, count=n), _fmt(row.b, count=n), _fmt(row.change, True, n),
+                  row.meaning)
     console.print(t)
     r = Table(title="Rep by rep (A → B, change)", title_justify="left")
     r.add_column("rep", justify="right")

@@ -102,4 +102,4 @@ def test_batch_over_a_folder_with_a_broken_clip(batch_folder, tmp_path, model_re
 def test_a_folder_without_clips_is_a_user_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "glutecam", "analyse", str(tmp_path)], capture_output=True,
                           text=True, timeout=120)
-    assert proc.returncode == 2 and "is a folder with no video clips" in proc.stderr
+    assert proc.returncode == 2 and "is a folder, not a video file, and holds no video clips" in proc.stderr

@@ -76,3 +76,20 @@ def test_comparison_page_in_chromium(weeks, tmp_path, open_page):
     assert page.evaluate("document.getElementById('clip-a').currentTime") == 0
     assert re.search(r"week 1 <b>\.mp4", page.locator("h1").inner_text())
     assert log.errors == [] and log.console_errors == [] and log.remote == [] and log.dialogs == []
+
+
+@pytest.mark.parametrize("a, b, better, meaning", [
+    (8.0, 4.0, "smaller", "better"),  # less drop
+    (-8.0, -4.0, "smaller", "better"),  # less hike: judged on the size, not the sign
+    (4.0, -4.5, "smaller", "no clear change"),  # the same size the other way
+    (5.0, 7.5, "smaller", "no clear change"),  # under 3 deg: within what 2-D video can tell
+    (70.0, 90.0, "larger", "better"),  # deeper squat
+    (2.0, 1.0, "fewer", "better"),  # fewer faulty reps: any change counts
+    (1.0, 1.0, "fewer", ""),
+    (3.0, 5.0, None, ""),  # rep count: no direction
+    (None, 5.0, "smaller", ""),  # not measured in A
+])
+def test_what_a_change_means(a, b, better, meaning):
+    from glutecam.compare import Row
+
+    assert Row("x", a, b, better).meaning == meaning

@@ -80,7 +80,8 @@ def signed_angle_deg(a: np.ndarray, b: np.ndarray, axis: np.ndarray) -> np.ndarr
     90.0
     """
     a, b, axis = as3d(a), as3d(b), unit(as3d(axis))
-    return np.degrees(np.arctan2(dot(axis, cross(a, b)), dot(a, b)))
+    angle = np.degrees(np.arctan2(dot(axis, cross(a, b)), dot(a, b)))
+    return np.where(_has_length(a) & _has_length(b), angle, np.nan)  # a zero vector has no direction
 
 
 def angle_between_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -90,7 +91,13 @@ def angle_between_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     45.0
     """
     a, b = as3d(a), as3d(b)
-    return np.degrees(np.arctan2(norm(cross(a, b)), dot(a, b)))
+    angle = np.degrees(np.arctan2(norm(cross(a, b)), dot(a, b)))
+    return np.where(_has_length(a) & _has_length(b), angle, np.nan)  # not 0 or 180 for coincident points
+
+
+def _has_length(v: np.ndarray) -> np.ndarray:
+    """True where a vector has a direction (length above `unit`'s zero), False for zero and NaN vectors."""
+    return norm(v) > 1e-12
 
 
 def wrap_deg(angle: np.ndarray) -> np.ndarray:

@@ -39,7 +39,8 @@ def pelvis_obliquity_deg(left_hip_xy: np.ndarray, right_hip_xy: np.ndarray,
     e = np.asarray(left_hip_xy, dtype=np.float64) - np.asarray(right_hip_xy, dtype=np.float64)
     u = unit(np.asarray(up_xy, dtype=np.float64))
     across = np.stack([-u[..., 1], u[..., 0]], axis=-1)
-    return np.degrees(np.arctan2(dot(e, u), np.abs(dot(e, across))))
+    angle = np.degrees(np.arctan2(dot(e, u), np.abs(dot(e, across))))
+    return np.where(norm(e) > 1e-12, angle, np.nan)  # coincident hips have no line, not a level one
 
 
 def _side_sign(free_side: str) -> float:

@@ -46,7 +46,11 @@ class Annotator:
         self.scale = scale
 
     def _text(self, img, text, org, size, colour, thick=1):
-        cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thick + 3, cv2.LINE_AA)
+        # Hershey glyphs advance further at thickness > 1 than at 1, so a thicker black outline drifts away
+        # from thin text along the line; outline with the same thickness, shifted around the text instead.
+        x, y = org
+        for dx, dy in ((-2, 0), (2, 0), (0, -2), (0, 2), (-1, -1), (1, 1), (-1, 1), (1, -1)):
+            cv2.putText(img, text, (x + dx, y + dy), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thick, cv2.LINE_AA)
         cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, size, colour, thick, cv2.LINE_AA)
 
     def annotate(self, scene: np.ndarray, image_px: np.ndarray | None, visibility: np.ndarray | None,

@@ -435,8 +435,12 @@ def plot_history(sessions: list[SessionRecord], path: str | Path) -> Path:
     ax1.set_title("glutecam history")
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    tmp = Path(path).with_name(Path(path).stem + ".part" + Path(path).suffix)  # same suffix: same format
+    try:
+        fig.savefig(tmp, dpi=100)
+    finally:
+        plt.close(fig)
+    tmp.replace(path)  # a plot cut short by Ctrl+C never replaces a good one
     return path
 
 

@@ -41,6 +41,17 @@ def _counted(name, fn):
     return wrapper
 
 
+_os_replace = os.replace
+
+
+def _logged_replace(src, dst, *args, **kwargs):  # every rename into place, to check writers use temp names
+    with open(_log, "a") as fh:
+        fh.write(f"replace {os.fspath(src)} -> {os.fspath(dst)}\\n")
+    return _os_replace(src, dst, *args, **kwargs)
+
+
+os.replace = _logged_replace
+
 import glutecam.analyse, glutecam.pose, glutecam.video_out
 
 glutecam.pose.PoseEstimator.process = _counted("pose", glutecam.pose.PoseEstimator.process)
@@ -163,6 +174,31 @@ def test_a_signal_before_the_first_frame_still_writes_readable_empty_outputs(tmp
     summary, track, rows = read_outputs(out)
     assert summary["frames_analysed"] == len(track) == len(rows) == 0
     assert summary["interrupted"] is True
+
+
+def test_every_output_is_written_under_a_temporary_name_and_renamed_into_place(tmp_path, clip):
+    """No writer creates a final file directly, so a half-written file never has a finished file's name."""
+    out = tmp_path / "out"
+    proc, log = start(tmp_path, clip, "--exercise", "split-squat", "--out", out)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "Error in sitecustomize" not in stderr and "pose 1\n" in log.read_text()  # the spy is active
+    plot = tmp_path / "trend.png"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "hook"), "GLUTECAM_TEST_LOG": str(log)}
+    history = subprocess.run([sys.executable, "-m", "glutecam", "history", "--plot", str(plot)], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert history.returncode == 0, history.stderr
+    renamed = {}
+    for line in log.read_text().splitlines():
+        if line.startswith("replace "):
+            src, dst = line[len("replace "):].split(" -> ")
+            renamed[Path(dst)] = Path(src)
+    finals = sorted(p for p in out.iterdir() if p.is_file()) + [plot]
+    assert {p.name for p in finals} >= {"track.npz", "frames.csv", "reps.json", "summary.json", "annotated.mp4",
+                                        "report.html", "trend.png"}
+    for path in finals:
+        assert path in renamed, f"{path.name} was written in place"
+        assert ".part" in renamed[path].name and renamed[path].parent == path.parent
 
 
 def test_stop_request_is_set_by_the_first_signal_and_the_second_one_raises():

@@ -206,16 +206,22 @@ def run_batch(clips: list[Path], dirs: list[Path], options: dict[str, Any], jobs
                 fut.cancel()
             for fut, i in pending.items():  # workers got the same Ctrl+C and are wrapping up
                 try:
-                    results[i] = fut.result(timeout=120)
+                    res = fut.result(timeout=120)
                 except BaseException:
-                    results[i] = ClipResult(clip=str(clips[i]), out_dir=str(dirs[i]), status="interrupted",
-                                            reason="interrupted", exercise=options.get("exercise"))
+                    res = ClipResult(clip=str(clips[i]), out_dir=str(dirs[i]), status="interrupted",
+                                     reason="interrupted", exercise=options.get("exercise"))
+                results[i] = res
+                if on_result:
+                    on_result(res)
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
     for i in range(len(clips)):
-        results.setdefault(i, ClipResult(clip=str(clips[i]), out_dir=str(dirs[i]), status="not run",
-                                         reason="the batch was interrupted first", exercise=options.get("exercise")))
+        if i not in results:
+            results[i] = ClipResult(clip=str(clips[i]), out_dir=str(dirs[i]), status="not run",
+                                    reason="the batch was interrupted first", exercise=options.get("exercise"))
+            if on_result:
+                on_result(results[i])
     return [results[i] for i in range(len(clips))], interrupted
 
 

@@ -21,6 +21,10 @@ def fake_job(clip: str, out_dir: str, options: dict, db) -> ClipResult:
     name = Path(clip).name
     if name.startswith("crash"):
         os._exit(3)  # the worker process dies outright
+    if name.startswith("slow"):
+        import time
+
+        time.sleep(4)
     if name.startswith("bad"):
         return ClipResult(clip, out_dir, "failed", reason=f"{name}: not a readable video")
     return ClipResult(clip, out_dir, "done", exercise=options["exercise"], verdict="good", n_reps=2)
@@ -46,6 +50,24 @@ def test_pool_keeps_order_and_survives_failures_and_dead_workers(tmp_path):
     assert [r.status for r in results] == ["done", "failed", "failed", "done"]
     assert results[1].reason == "bad.mp4: not a readable video"
     assert results[2].reason.startswith("the worker process died")
+
+
+def test_ctrl_c_lets_running_clips_finish_and_skips_the_rest(tmp_path):
+    import signal
+    import threading
+
+    clips = [tmp_path / f"slow{i}.mp4" for i in range(4)]
+    seen = []
+    timer = threading.Timer(2.5, os.kill, (os.getpid(), signal.SIGINT))  # Ctrl+C while the first two run
+    timer.start()
+    try:
+        results, interrupted = run_batch(clips, [tmp_path / c.stem for c in clips], {"exercise": "split-squat"},
+                                         jobs=2, job=fake_job, on_result=lambda r: seen.append(r.status))
+    finally:
+        timer.cancel()
+    assert interrupted
+    assert [r.status for r in results] == ["done", "done", "not run", "not run"]
+    assert sorted(seen) == ["done", "done", "not run", "not run"]
 
 
 def test_index_escapes_names_and_reasons(tmp_path):

@@ -51,7 +51,10 @@ def fmt_num(v: Any, spec: str = ".1f", signed: bool = False) -> str:
 
 def href(target: Path, page_dir: Path) -> str:
     """A relative URL from a page in `page_dir` to `target` (URL-quoted; works from file:// and http://)."""
-    rel = os.path.relpath(Path(target).resolve(), Path(page_dir).resolve())
+    try:
+        rel = os.path.relpath(Path(target).resolve(), Path(page_dir).resolve())
+    except ValueError:  # another drive on Windows: no relative path exists
+        return Path(target).resolve().as_uri()
     return quote(Path(rel).as_posix())
 
 

@@ -204,6 +204,11 @@ cli.add_command(history_cli)
 cli.add_command(compare_cli)
 cli.add_command(report_cli)
 
+# Live coaching (issue 4), defined in glutecam.live.
+from glutecam.live.command import live_cli  # noqa: E402
+
+cli.add_command(live_cli)
+
 
 def main() -> None:
     from glutecam.interrupts import install_sigterm_handler

@@ -470,7 +470,7 @@ def history_command(exercise: str | None, side: str | None, plot: Path | None, d
                 "mean peak rot.", "verdict", "source"):
         table.add_column(col, justify="right" if col in ("reps", "fault reps") or "peak" in col else "left")
     for s in sessions:
-        cells = [s.performed_at[:16].replace("T", " "), s.exercise, s.side or "?", s.mode, str(s.n_reps),
+        cells = [_parse_date(s.performed_at).astimezone().strftime("%Y-%m-%d %H:%M"), s.exercise, s.side or "?", s.mode, str(s.n_reps),
                  str(s.n_fault_reps), _fmt(s.mean_peak_drop_deg), _fmt(s.max_peak_drop_deg),
                  _fmt(s.mean_peak_rotation_deg), s.verdict or "–", Path(s.source).name if s.source else ""]
         table.add_row(*map(escape, cells))

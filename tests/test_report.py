@@ -96,6 +96,7 @@ def test_rep_table_values_and_stills_of_the_worst_moment(run_dir):
     assert [float(r["data-start"]) for r in rows if "data-start" in r] == [0.5, 2.2, 3.9]
     assert "+8.5° <span class=\"muted\">(5.0°)</span>" in html  # rep 2's peak drop with its limit
     assert "pelvic drop 8.5 (minor; beyond 5.0)" in html
+    assert "Knee flexion (target 70°), peak" in html and "Knee FPPA (+ = knee inward) (limit 10°), peak" in html
     stills = tags.find("img", class_="still")
     for still, worst_s in zip(stills, (1.2, 2.9, 4.6)):  # rep 1: largest drop; reps 2, 3: their fault
         jpg = base64.b64decode(still["src"].split(",", 1)[1])

@@ -98,7 +98,7 @@ def _threshold_lines(run: Run, col: str, thresholds: dict[str, dict[str, Any]]) 
             if v is None:
                 continue
             word = "target" if code in LOWER_IS_WORSE else "limit"
-            lines.append({"value": sign * float(v), "kind": kind,
+            lines.append({"value": sign * float(v), "kind": kind, "word": word,
                           "label": f"{code.replace('_', ' ')} {word}{' (major)' if kind == 'major' else ''} "
                                    f"{sign * float(v):+.0f}°"})
     return lines
@@ -361,6 +361,13 @@ def _rep_rows(run: Run, thresholds: dict[str, dict[str, Any]], stills: bool) -> 
     return rows
 
 
+def _limit_note(run: Run, col: str, thresholds: dict[str, dict[str, Any]]) -> str:
+    """` (limit 10°)` / ` (target 70°)`: the thresholds judged on a measure, for a table header."""
+    notes = [f"{ln['word']} {ln['value']:g}°"
+             for ln in _threshold_lines(run, col, thresholds) if ln["kind"] == "threshold"]
+    return f" ({', '.join(notes)})" if notes else ""
+
+
 def render_report(run: Run, others: list[Run] | None = None, stills: bool = True,
                   page_dir: Path | None = None) -> str:
     """The HTML text of the report for `run`; `others` are runs of the other side for the comparison."""
@@ -370,7 +377,8 @@ def render_report(run: Run, others: list[Run] | None = None, stills: bool = True
     video = run.video or run.source_video
     replay = run.summary.get("replay") if run.video else None
     exercise = run.exercise or ""
-    key_labels = [MEASURES[k][0] for k in KEY_MEASURES.get(exercise, ())] if run.set is not None else []
+    key_labels = ([MEASURES[k][0] + _limit_note(run, k, thresholds) for k in KEY_MEASURES.get(exercise, ())]
+                  if run.set is not None else [])
     context = {
         "run": run,
         "title": f"glutecam report: {run.name}",

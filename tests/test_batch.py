@@ -110,8 +110,8 @@ def test_batch_over_a_folder_with_a_broken_clip(batch_folder, tmp_path, model_re
     rows = re.findall(r'<tr class="clip [^"]*" data-status="([^"]+)">(.*?)</tr>', index, flags=re.S)
     by_name = {re.sub(r"<[^>]+>", "", r[1]).split("\n")[1].strip(): (r[0], r[1]) for r in rows}
     assert set(by_name) == {"broken.mp4", "left side.mp4", "right side.mp4"}
-    assert by_name["broken.mp4"][0] == "failed" and "not a readable video" in by_name["broken.mp4"][1] or \
-        "no frame could be decoded" in by_name["broken.mp4"][1]
+    status, row = by_name["broken.mp4"]
+    assert status == "failed" and ("not a readable video" in row or "no frame could be decoded" in row)
     assert 'href="left%20side/report.html"' in by_name["left side.mp4"][1]
     # both sides of the same exercise: a left-versus-right table in the index and in each report
     assert "Left versus right (split-squat)" in index

@@ -32,6 +32,8 @@ class FilterConfig:
     butterworth_order: int
     max_gap_s: float
     min_visibility: float
+    max_jump: float
+    collapse_ratio: float
     one_euro_min_cutoff_hz: float
     one_euro_beta_px: float
     one_euro_beta_m: float

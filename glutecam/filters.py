@@ -11,6 +11,7 @@ array([ 0.,  1.,  2.,  3., nan, nan, nan, nan,  8.])
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -32,6 +33,93 @@ def gate_by_visibility(points: np.ndarray, visibility: np.ndarray, min_visibilit
     out = np.array(points, dtype=np.float64, copy=True)
     out[np.asarray(visibility) < min_visibility] = np.nan
     return out
+
+
+def body_extent(points: np.ndarray) -> np.ndarray:
+    """(T,) size of the skeleton in each frame: the diagonal of the bounding box of its finite landmarks
+    (T, K, D) (NaN with fewer than 4 landmarks). Stable across views and poses, unlike the torso."""
+    p = np.asarray(points, dtype=np.float64)
+    ok = np.isfinite(p).all(axis=-1)
+    lo = np.where(ok[..., None], p, np.inf).min(axis=1)
+    hi = np.where(ok[..., None], p, -np.inf).max(axis=1)
+    with np.errstate(invalid="ignore"):
+        out = np.sqrt(((hi - lo) ** 2).sum(axis=-1))
+    return np.where(ok.sum(axis=1) >= 4, out, np.nan)
+
+
+def reject_glitches(points: np.ndarray, extent: np.ndarray | float, max_jump: float = 0.1,
+                    collapse_ratio: float = 0.3, half_window: int = 2) -> np.ndarray:
+    """Copy of `points` (T, K, D) without pose-model glitches, which become NaN (to be filled if short):
+
+    - frames whose skeleton has collapsed (extent below `collapse_ratio` of the clip's typical `extent`,
+      e.g. every landmark on one point) lose all their landmarks;
+    - a landmark further than `max_jump` x extent from its median over the `half_window` frames either
+      side is dropped in that frame: smooth motion stays near that median (0.1 of a 1.7 m person is
+      17 cm, a point moving 5 m/s for a frame at 30 fps), a landmark thrown across the image does not.
+
+    >>> p = np.zeros((7, 4, 2)); p[:, 1:, 0] = [10.0, 0.0, 10.0]; p[:, 3, 1] = 10.0
+    >>> p[3, 0] = [9.0, 9.0]  # one landmark thrown away for one frame
+    >>> bool(np.isnan(reject_glitches(p, 14.1)[3, 0]).all()), bool(np.isfinite(reject_glitches(p, 14.1)[2]).all())
+    (True, True)
+    """
+    p = np.array(points, dtype=np.float64, copy=True)
+    if len(p) == 0:
+        return p
+    sizes = np.asarray(extent, dtype=np.float64).ravel()
+    sizes = sizes[np.isfinite(sizes)]
+    scale = float(np.median(sizes)) if len(sizes) else np.nan
+    if not np.isfinite(scale) or scale <= 0:
+        return p
+    size = body_extent(p)
+    p[~(size >= collapse_ratio * scale)] = np.nan  # collapsed (or NaN-sized) frames
+    if len(p) < 2 * half_window + 1:
+        return p
+    pad = np.concatenate([np.full((half_window,) + p.shape[1:], np.nan), p,
+                          np.full((half_window,) + p.shape[1:], np.nan)])
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half_window + 1, axis=0)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: nothing to compare with
+        med = np.nanmedian(win, axis=-1)
+    dev = np.sqrt(((p - med) ** 2).sum(axis=-1))
+    p[dev > max_jump * scale] = np.nan
+    return p
+
+
+class GlitchGate:
+    """Live counterpart of `reject_glitches`: drops a frame whose skeleton collapsed against the recent
+    typical extent, and a landmark that jumped more than `max_jump` x extent (per 1/30 s) from where it
+    was last accepted; after `max_gap_s` without acceptance the landmark is taken as it is again (the
+    person really moved, or the model re-found them)."""
+
+    def __init__(self, max_jump: float = 0.1, collapse_ratio: float = 0.3, max_gap_s: float = 0.1,
+                 history: int = 90) -> None:
+        self.max_jump, self.collapse_ratio, self.max_gap_s = max_jump, collapse_ratio, max_gap_s
+        self._extents: list[float] = []
+        self._history = history
+        self._last: np.ndarray | None = None
+        self._t: np.ndarray | None = None
+
+    def __call__(self, t: float, points: np.ndarray) -> np.ndarray:
+        """`points` (K, D) of one frame, with glitches set to NaN."""
+        p = np.array(points, dtype=np.float64, copy=True)
+        size = float(body_extent(p[None])[0])
+        scale = float(np.median(self._extents)) if self._extents else np.nan
+        if np.isfinite(scale) and not size >= self.collapse_ratio * scale:
+            p[:] = np.nan
+            return p
+        if self._last is None:
+            self._last, self._t = np.full(p.shape, np.nan), np.full(p.shape[0], -np.inf)
+        if np.isfinite(scale):
+            dt = t - self._t
+            jump = np.sqrt(((p - self._last) ** 2).sum(axis=-1))
+            allowed = self.max_jump * scale * np.maximum(1.0, dt * 30.0)
+            glitch = (jump > allowed) & (dt <= self.max_gap_s + 1e-9)
+            p[glitch] = np.nan
+        ok = np.isfinite(p).all(axis=-1)
+        self._last[ok], self._t[ok] = p[ok], t
+        if np.isfinite(size) and np.isfinite(p).all(axis=-1).sum() >= 4:
+            self._extents = (self._extents + [size])[-self._history:]
+        return p
 
 
 def _columns(x: np.ndarray) -> np.ndarray:

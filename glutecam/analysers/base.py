@@ -18,7 +18,7 @@ from glutecam.analysers.columns import EXTRA_COLUMNS, METRIC_COLUMNS, build_colu
 from glutecam.analysers.judge import FaultRule, MeasureSpec, judge_rep, not_measured_spans, set_summary
 from glutecam.analysers.live import LiveAnalyser
 from glutecam.config import Config, ExerciseConfig, load_config
-from glutecam.filters import butterworth_zero_lag, fill_gaps, gate_by_visibility
+from glutecam.filters import body_extent, butterworth_zero_lag, fill_gaps, gate_by_visibility, reject_glitches
 from glutecam.metrics.columns import Measured, measure
 from glutecam.metrics.pelvis import PelvisEstimator, estimate_pelvis
 from glutecam.reps import Hysteresis, RepWindow, find_reps, rep_numbers, rep_phases
@@ -47,15 +47,31 @@ class Analysis:
     baseline: Baseline = field(default_factory=Baseline)
 
 
-def clean_landmarks(track: PoseTrack, config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """Image (T, 33, 2) and world (T, 33, 3) landmarks: low-visibility points removed, short gaps filled,
-    zero-lag low-passed over each unbroken run."""
+def effective_fps(track: PoseTrack) -> float:
+    """The track's frame rate, else one from its timestamps, else 30 (a track written by another tool may
+    carry 0 or NaN)."""
+    if np.isfinite(track.fps) and track.fps > 0:
+        return float(track.fps)
+    steps = np.diff(np.asarray(track.time_s, dtype=np.float64))
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    return float(1.0 / np.median(steps)) if len(steps) else 30.0
+
+
+def clean_landmarks(track: PoseTrack, config: Config, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Image (T, 33, 2) and world (T, 33, 3) landmarks: low-visibility points and glitches removed, short
+    gaps filled, zero-lag low-passed over each unbroken run."""
     f = config.filters
     out = []
     for points in (track.image_px[..., :2], track.world_m):
         p = gate_by_visibility(points, track.visibility, f.min_visibility)
-        p = fill_gaps(p, track.fps, f.max_gap_s)
-        out.append(butterworth_zero_lag(p, track.fps, f.butterworth_cutoff_hz, f.butterworth_order))
+        p[~np.isfinite(p).all(axis=-1)] = np.nan  # +-inf is as missing as NaN
+        p = reject_glitches(p, body_extent(p), f.max_jump, f.collapse_ratio)
+        out.append(p)
+    lost = ~np.isfinite(out[0]).all(axis=-1) | ~np.isfinite(out[1]).all(axis=-1)  # one model output: both go
+    for i, p in enumerate(out):
+        p[lost] = np.nan
+        p = fill_gaps(p, fps, f.max_gap_s)
+        out[i] = butterworth_zero_lag(p, fps, f.butterworth_cutoff_hz, f.butterworth_order)
     return out[0], out[1]
 
 
@@ -128,8 +144,8 @@ class Analyser:
             raise ValueError(f"side must be 'left', 'right' or None, got {side!r}")
         cfg, n = self.config, len(track)
         time_s = np.asarray(track.time_s, dtype=np.float64)
-        fps = track.fps if track.fps > 0 else 30.0
-        image_xy, world = clean_landmarks(track, cfg)
+        fps = effective_fps(track)
+        image_xy, world = clean_landmarks(track, cfg, fps)
         raw_views = classify_views(image_xy, world, cfg.view.frontal_max_deg, cfg.view.side_min_deg)
         views = smooth_views(raw_views, max(1, round(cfg.view.smooth_s * fps)))
         up_xy, up_m = reference_up(views, image_xy)

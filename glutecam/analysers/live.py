@@ -17,7 +17,7 @@ import numpy as np
 from glutecam.analysers.baseline import BaselineCollector, body_speed
 from glutecam.analysers.columns import EXTRA_COLUMNS, METRIC_COLUMNS, column_baselines
 from glutecam.analysers.judge import frame_faults
-from glutecam.filters import OneEuroFilter
+from glutecam.filters import GlitchGate, OneEuroFilter
 from glutecam.metrics.columns import measure
 from glutecam.reps import RepCounter, RepWindow
 from glutecam.results import Fault, RepResult, Side
@@ -60,6 +60,8 @@ class LiveAnalyser:
                                            f.max_gap_s)
         self._world_filter = OneEuroFilter(f.one_euro_min_cutoff_hz, f.one_euro_beta_m, f.one_euro_d_cutoff_hz,
                                            f.max_gap_s)
+        self._image_gate = GlitchGate(f.max_jump, f.collapse_ratio, f.max_gap_s)
+        self._world_gate = GlitchGate(f.max_jump, f.collapse_ratio, f.max_gap_s)
         self._views = ViewSmoother(max(1, round(cfg.view.smooth_s * self.fps)))
         self.counter = RepCounter(analyser.hysteresis, analyser.phase_names)
         self._baseline = BaselineCollector(max(1, round(cfg.baseline.window_s * self.fps)), cfg.baseline.min_frames)
@@ -88,6 +90,11 @@ class LiveAnalyser:
         low = vis < cfg.filters.min_visibility
         image = np.where(low[..., None], np.nan, np.asarray(pose.image_px, dtype=np.float64)[None, :, :2])
         world = np.where(low[..., None], np.nan, np.asarray(pose.world_m, dtype=np.float64)[None])
+        image[~np.isfinite(image).all(axis=-1)] = np.nan
+        world[~np.isfinite(world).all(axis=-1)] = np.nan
+        image[0], world[0] = self._image_gate(t, image[0]), self._world_gate(t, world[0])
+        lost = ~np.isfinite(image).all(axis=-1) | ~np.isfinite(world).all(axis=-1)
+        image[lost], world[lost] = np.nan, np.nan
         image = self._image_filter(t, image)
         world = self._world_filter(t, world)
         raw_view = classify_views(image, world, cfg.view.frontal_max_deg, cfg.view.side_min_deg)[0]

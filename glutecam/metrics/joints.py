@@ -35,7 +35,8 @@ def hip_flexion_deg(hip: np.ndarray, knee: np.ndarray, lateral: np.ndarray, up: 
     """
     _, u, f = body_axes(lateral, up)
     v = as3d(knee) - as3d(hip)
-    return np.degrees(np.arctan2(dot(v, f), -dot(v, u)))
+    angle = np.degrees(np.arctan2(dot(v, f), -dot(v, u)))
+    return np.where(norm(v) > 1e-12, angle, np.nan)  # a thigh of no length has no direction
 
 
 def hip_abduction_deg(hip: np.ndarray, knee: np.ndarray, lateral: np.ndarray, up: np.ndarray,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glutecam.metrics.geometry import IMAGE_UP, angle_between_deg, as3d, cross, dot, reject, unit
+from glutecam.metrics.geometry import IMAGE_UP, angle_between_deg, as3d, cross, dot, norm, reject, unit
 
 
 def _trunk_axes(lateral: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -46,7 +46,8 @@ def trunk_forward_lean_deg(hip_mid: np.ndarray, shoulder_mid: np.ndarray, latera
     """
     _, u, f = _trunk_axes(lateral, up)
     t = as3d(shoulder_mid) - as3d(hip_mid)
-    return np.degrees(np.arctan2(dot(t, f), dot(t, u)))
+    angle = np.degrees(np.arctan2(dot(t, f), dot(t, u)))
+    return np.where(norm(t) > 1e-12, angle, np.nan)  # coincident hips and shoulders: no trunk line
 
 
 def trunk_inclination_deg(hip_mid: np.ndarray, shoulder_mid: np.ndarray, up: np.ndarray) -> np.ndarray:

@@ -504,3 +504,38 @@ def side_lying_abduction(n_reps: int = 3, side: Side = "left", faults: list[dict
     )
     return _finish("side-lying-abduction", motion, camera or lying_camera(), noise, body, side, side, bounds,
                    faults, drop, back, fps, {"drive_deg": abd})
+
+
+# -- rendered ground truth (shared/synth_dev) ------------------------------------------------------------
+
+_GT_JOINTS = {"shoulder": "SHOULDER", "elbow": "ELBOW", "wrist": "WRIST", "hip": "HIP", "knee": "KNEE",
+              "ankle": "ANKLE", "toe": "FOOT_INDEX"}
+
+
+def track_from_ground_truth(json_path) -> tuple[PoseTrack, dict, list[dict]]:
+    """A PoseTrack from a rendered clip's ground truth (`shared/synth_dev/NAME.json`): the true 2-D joints
+    as image landmarks (visibility 1), the true 3-D joints turned into the camera's axes and centred between
+    the hips as world landmarks, everything else missing. Returns (track, meta, frames)."""
+    import json
+
+    data = json.loads(open(json_path, encoding="utf-8").read())
+    meta, frames = data["meta"], data["frames"]
+    cam = meta["camera"]
+    r, t_cam, f = np.array(cam["R"]), np.array(cam["t"]), float(np.array(cam["K"])[0, 0])
+    n = len(frames)
+    image, world, vis = np.full((n, 33, 3), np.nan), np.full((n, 33, 3), np.nan), np.zeros((n, 33))
+    for i, fr in enumerate(frames):
+        for key, (u, v) in fr["joints_2d"].items():
+            part, s = key.split("_")
+            lm = L[("LEFT_" if s == "L" else "RIGHT_") + _GT_JOINTS[part]]
+            image[i, lm, :2] = (u, v)
+            world[i, lm] = r @ np.asarray(fr["joints_3d"][key]) + t_cam
+            vis[i, lm] = 1.0
+        hips = (world[i, L.LEFT_HIP] + world[i, L.RIGHT_HIP]) / 2
+        image[i, :, 2] = (world[i, :, 2] - hips[2]) * f / hips[2]
+        world[i] -= hips
+    track = PoseTrack(time_s=np.array([fr["time_s"] for fr in frames]), frame_index=np.arange(n), image_px=image,
+                      visibility=vis, presence=vis.copy(), world_m=world, n_people=np.ones(n, dtype=np.int64),
+                      frame_size_wh=tuple(cam["size"]), fps=float(meta["fps"]), source=str(json_path),
+                      model="ground-truth joints")
+    return track, meta, frames

@@ -13,8 +13,10 @@ Every frame's capture-to-display latency is measured and written.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import os
 import queue
 import threading
 import time
@@ -136,6 +138,23 @@ class NewestFrames:
             thread.join(timeout=1)
             if close is not None and not thread.is_alive():
                 close()
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence file descriptor 2 (C++ log lines from MediaPipe) for the duration, then restore it."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def raw_obliquity_deg(pose: FramePose) -> float:
@@ -277,7 +296,11 @@ class LiveSession:
             self.display.show(image)
             return
         c0 = time.perf_counter()
-        pose = self.pose_model.process(frame)
+        if self.frames_seen <= 3:  # MediaPipe logs set-up notes on its first tracking steps
+            with quiet_stderr():
+                pose = self.pose_model.process(frame)
+        else:
+            pose = self.pose_model.process(frame)
         c1 = time.perf_counter()
         state = None
         if self._resume_gap:  # a pause breaks the signals here, live and offline alike
@@ -332,7 +355,7 @@ class LiveSession:
         ms = {"pose": (c1 - c0) * 1e3, "analyse": (c2 - c1) * 1e3, "feedback": (c3 - c2) * 1e3, "draw": (c4 - c3) * 1e3}
         for k, v in ms.items():
             self._stage_ms[k].append(v)
-        if state is not None and self.stage == "counting":
+        if state is not None and state.view != "none":
             self.views[state.view] += 1
         self._write_row(frame, pose, state, fb, latency_ms, ms)
 
@@ -450,7 +473,8 @@ class LiveSession:
             self.stage = "calibrating"
         if opts.warm_up:  # the model's first inference is slow: do it before the source's clock starts
             w, h = self.frame_size_wh
-            self.pose_model.process(Frame(np.zeros((h, w, 3), np.uint8), 0, 0.0, time.monotonic()))
+            with quiet_stderr():
+                self.pose_model.process(Frame(np.zeros((h, w, 3), np.uint8), 0, 0.0, time.monotonic()))
         stop_reason, interrupted = "", False
         t = 0.0
         try:

@@ -8,8 +8,9 @@ In the output folder:
 - `frames.csv`: one row per frame the loop handled, appended and flushed to the OS every frame;
 - `reps.jsonl`: one JSON line per finished rep (its result and verdict), flushed and synced to disk at once;
 - `events.jsonl`: set-up done, calibration, cues shown, pause/resume, how the session ended;
-- `track.npz`: the pose track of the analysed frames, saved every `track_every_s` in a background thread
-  (written under a temporary name and renamed, like every whole-file output) and at the end;
+- `track.npz`: the pose track of the analysed frames, saved every `track_every_s` (or less often when a
+  save takes long, so that saving uses at most 5 % of the time) in a background thread, written under a
+  temporary name and renamed like every whole-file output, and at the end;
 - at the end: `reps.json` (the set, like `glutecam analyse`) and `summary.json`.
 """
 
@@ -97,6 +98,7 @@ class SessionWriter:
         self._saver: threading.Thread | None = None
         self._last_save = time.monotonic()
         self.save_errors: list[str] = []
+        self.last_save_s = 0.0  # how long the last track save took
         self._frames = open(self.out_dir / "frames.csv", "w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._frames)
         self._csv.writerow(self.columns)
@@ -124,7 +126,9 @@ class SessionWriter:
     def add_pose(self, pose: FramePose) -> None:
         """A frame that went into the analysis: part of the session's track."""
         self.poses.append(pose)
-        if self.track_every_s and time.monotonic() - self._last_save >= self.track_every_s:
+        # a long set's track takes longer to compress: save at most 5 % of the time, to spare the CPU
+        every = max(self.track_every_s, 20 * self.last_save_s) if self.track_every_s else 0
+        if every and time.monotonic() - self._last_save >= every:
             self.save_track_in_background()
 
     def rep(self, rep: Any, extra: dict[str, Any] | None = None) -> None:
@@ -151,11 +155,13 @@ class SessionWriter:
 
     def _save(self, poses: list[FramePose]) -> None:
         with self._lock:
+            t0 = time.monotonic()
             try:
                 PoseTrack.from_frames(poses, self.frame_size_wh, self.fps, source=self.source, model=self.model,
                                       info={"live": True}).save(self.out_dir / "track.npz")
             except Exception as exc:  # a full disk must not stop the coaching; reported at the end
                 self.save_errors.append(f"track.npz: {type(exc).__name__}: {exc}")
+            self.last_save_s = time.monotonic() - t0
 
     def save_track_in_background(self) -> None:
         """Snapshot the track and save it on a worker thread (skipped while the previous save runs)."""

@@ -200,8 +200,9 @@ def run_batch(clips: list[Path], dirs: list[Path], options: dict[str, Any], jobs
                                 finish(i, alone.submit(job, str(clips[i]), str(dirs[i]), options, db).result())
                             except Exception as exc:
                                 finish(i, died(i, exc))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             interrupted = True
+            _forward_sigterm(pool, exc)
             for fut in pending:
                 fut.cancel()
             for fut, i in pending.items():  # workers got the same Ctrl+C and are wrapping up
@@ -223,6 +224,24 @@ def run_batch(clips: list[Path], dirs: list[Path], options: dict[str, Any], jobs
             if on_result:
                 on_result(results[i])
     return [results[i] for i in range(len(clips))], interrupted
+
+
+def _forward_sigterm(pool: ProcessPoolExecutor | None, exc: BaseException) -> None:
+    """Pass a SIGTERM on to the workers. Ctrl+C reaches every process of the terminal's group, but `kill`
+    or a scheduler signals only this one: without this the workers would finish their clips first."""
+    import os
+    import signal
+
+    from glutecam.interrupts import Terminated
+
+    if pool is None or not isinstance(exc, Terminated):
+        return
+    workers = getattr(pool, "_processes", None) or {}  # pid -> Process (CPython's executor)
+    for proc in list(workers.values()):
+        try:
+            os.kill(proc.pid, signal.SIGTERM)  # each stops at its next frame and writes what it has
+        except (OSError, AttributeError):
+            pass
 
 
 def add_side_comparisons(results: list[ClipResult]) -> int:

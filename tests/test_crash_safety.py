@@ -201,6 +201,29 @@ def test_every_output_is_written_under_a_temporary_name_and_renamed_into_place(t
         assert ".part" in renamed[path].name and renamed[path].parent == path.parent
 
 
+def test_sigterm_to_a_batch_stops_its_workers_at_their_next_frame(tmp_path, clip):
+    """`kill` signals only the parent; the workers must stop too, not finish their clips first."""
+    import shutil
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    frames = person_frames(40, step=2)
+    encode(folder / "a.mp4", frames + frames[::-1], fps=30)
+    shutil.copy(folder / "a.mp4", folder / "b.mp4")
+    out = tmp_path / "out"
+    proc, log = start(tmp_path, folder, "--exercise", "split-squat", "--jobs", "2", "--out", out, "--no-video")
+    wait_for(proc, log, "pose", 5)
+    proc.send_signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert time.monotonic() - t0 < 30
+    # a worker still starting up (before its clip began) may end without outputs: nothing was computed
+    summaries = [json.loads(p.read_text()) for p in sorted(out.glob("*/summary.json"))]
+    assert summaries and all(s["interrupted"] and s["frames_analysed"] < 80 for s in summaries)
+    assert max(s["frames_analysed"] for s in summaries) >= 5
+
+
 def test_stop_request_is_set_by_the_first_signal_and_the_second_one_raises():
     from glutecam.interrupts import stop_on_signals
 

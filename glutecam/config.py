@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -148,6 +149,8 @@ def _merge(base: dict[str, Any], over: dict[str, Any], where: str, path: str = "
 def _number(value: Any, where: str, key: str, kind: type = float) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{where}: [{key}] must be a number, got {value!r}")
+    if not math.isfinite(value):  # TOML allows nan and inf; no threshold or setting means them
+        raise ConfigError(f"{where}: [{key}] must be a finite number, got {value!r}")
     if kind is int:
         if float(value) != int(value):
             raise ConfigError(f"{where}: [{key}] must be a whole number, got {value!r}")

@@ -260,7 +260,9 @@ def test_a_read_only_output_folder(tmp_path, person):
     ("[filters]\nbutterworth_cutoff_hz = \"fast\"\n", "must be a number"),
     ("[filters]\nno_such_setting = 1\n", "unknown key [filters.no_such_setting]"),
     (None, "not UTF-8"),
-], ids=["syntax", "wrong-type", "unknown-key", "binary"])
+    ("[filters]\nbutterworth_cutoff_hz = nan\n", "must be a finite number"),  # TOML allows nan and inf
+    ("[split-squat.faults.pelvic_drop]\nthreshold = inf\nmajor = inf\n", "must be a finite number"),
+], ids=["syntax", "wrong-type", "unknown-key", "binary", "nan", "inf"])
 @pytest.mark.parametrize("exercise", [["--exercise", "split-squat"], []], ids=["exercise", "no-exercise"])
 def test_a_bad_config_file(tmp_path, person, text, message, exercise):
     clip = bad.encode(tmp_path / "clip.mp4", person[:2])

@@ -152,19 +152,25 @@ def test_no_shell_command_strings_in_the_package():
 HOSTILE = '<script>alert("x")<script> <img src=x onerror=alert(1)> & "quotes"'
 
 
-def test_file_names_are_escaped_in_the_html_report(tmp_path, samples_dir, model_ready):
-    """A clip and a folder named like markup appear in report.html only as escaped text."""
+def test_file_names_are_escaped_in_every_html_page(tmp_path, samples_dir, model_ready):
+    """A clip and folders named like markup appear in report.html, compare.html and a batch's index.html
+    only as escaped text; `report`, `compare` and a batch make no connection either."""
     folder = tmp_path / "<b>folder"
     folder.mkdir()
-    clip = bad.encode(folder / f"{HOSTILE}.mp4", bad.person_frames(6))
-    out = folder / "<i>out"
-    proc, log = offline(tmp_path, "analyse", clip, "--exercise", "split-squat", "--out", out, "--no-video")
+    bad.encode(folder / f"{HOSTILE}.mp4", bad.person_frames(6))
+    out = tmp_path / "<i>out"
+    proc, log = offline(tmp_path, "analyse", folder, "--exercise", "split-squat", "--out", out, "--no-video")
     assert proc.returncode == 0, proc.stderr
-    report = out / "report.html"
-    if not report.exists():
-        pytest.skip("analyse does not write report.html yet")
-    page = report.read_text(encoding="utf-8")
-    for raw in ("<script>alert", "<img src=x", "<b>folder", "<i>out", 'alert("x")'):
-        assert raw not in page, raw
-    assert html.escape("<img src=x onerror=alert(1)>", quote=False) in page  # shown, as text
+    run = out / HOSTILE
+    pages = [out / "index.html", run / "report.html"]
+    for args in (["report", run], ["compare", run, run, "--out", tmp_path / "<s>compare.html"]):
+        proc, more = offline(tmp_path, *args)
+        assert proc.returncode == 0, proc.stderr
+        log += more
+    pages.append(tmp_path / "<s>compare.html")
     assert log == ""
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for raw in ("<script>alert", "<img src=x", "<b>folder", "<i>out", "<s>compare", 'alert("x")'):
+            assert raw not in text, (page.name, raw)
+        assert html.escape("<img src=x onerror=alert(1)>", quote=False) in text, page.name  # shown, as text

@@ -121,6 +121,15 @@ def test_analysis_does_not_use_the_network(tmp_path, clip, model_ready):
     assert (out / "annotated.mp4").exists() and (out / "summary.json").exists()
 
 
+def test_live_coaching_does_not_use_the_network(tmp_path, clip, model_ready):
+    out = tmp_path / "live"
+    proc, log = offline(tmp_path, "live", "--exercise", "split-squat", "--replay", clip, "--speed", "4",
+                        "--no-window", "--no-setup", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert log == ""
+    assert (out / "summary.json").exists()
+
+
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
 def test_analysis_makes_no_network_system_call(tmp_path, clip, model_ready):
     """Seen from the kernel: no connect() or sendto() to an internet address, from Python or C++.

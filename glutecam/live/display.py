@@ -63,6 +63,7 @@ class CvDisplay:
             raise DisplayError(f"cannot open a window: {str(exc).strip().splitlines()[-1]}") from None
         self._key: int = -1
         self._shown = 0
+        self._visibility_known = True
         self._closed = False
 
     def show(self, image: np.ndarray) -> None:
@@ -74,10 +75,15 @@ class CvDisplay:
         cv2.imshow(self.title, image)
         self._shown += 1
         self._key = cv2.waitKey(1)  # also lets the window paint; 1 ms is the shortest wait OpenCV allows
+        if not self._visibility_known:
+            return
         try:
-            if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
-                self._closed = True
+            visible = cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE)
         except cv2.error:
+            visible = 0
+        if self._shown == 1 and visible < 0:  # this GUI backend cannot tell: rely on the keys only
+            self._visibility_known = False
+        elif visible < 1:  # the user closed the window
             self._closed = True
 
     def poll_key(self) -> str | None:

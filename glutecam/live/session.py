@@ -215,6 +215,7 @@ class LiveSession:
         self._baseline_since: float | None = None  # when the current baseline became ready
         self._reset_at: float | None = None  # reset the baseline at the first analysed frame from this time
         self._setup_ok = False
+        self._last_cue: tuple[str, float] | None = None
         self._setup_said: Counter[str] = Counter()  # set-up instructions given, and on how many frames
         self._resume_gap = False
         self._counting_since: float | None = None
@@ -332,11 +333,14 @@ class LiveSession:
         counting = self._advance(state, t)
         fb: Feedback | None = self.feedback.update(state, coaching=counting) if state is not None else None
         c3 = time.perf_counter()
-        if fb is not None and fb.changed and fb.cue is not None:
-            self.cues.append((t, fb.cue.text))
-            self.writer.event("cue", t, code=fb.cue.code, text=fb.cue.text, severity=fb.cue.severity)
-            if fb.cue.severity != "praise":
-                self.sound.say(fb.cue.text)
+        cue = fb.cue if fb is not None else None
+        if cue is not None and (cue.code, cue.since_s) != self._last_cue:
+            # a new cue (a cue growing from minor to major is the same cue: logged and said once)
+            self._last_cue = (cue.code, cue.since_s)
+            self.cues.append((t, cue.text))
+            self.writer.event("cue", t, code=cue.code, text=cue.text, severity=cue.severity)
+            if cue.severity != "praise":
+                self.sound.say(cue.text)
         if self.stage == "calibrating":
             instruction = "Hold still in your start position"
         elif counting and self._counting_since is not None and t - self._counting_since < self.options.start_banner_s:

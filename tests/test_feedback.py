@@ -245,3 +245,57 @@ def test_cost_per_frame_is_far_below_a_millisecond():
         fb.update(s)
     per_frame_ms = (time.perf_counter() - t0) / len(states) * 1e3
     assert per_frame_ms < 1.0
+
+
+# -- on synthetic pose tracks, through the real analysers ------------------------------------------------------
+
+def _signal(clip, code):
+    """The true value of the fault's measure per frame, signed so that larger = worse."""
+    t = clip.truth
+    return {"pelvic_drop": t["pelvic_drop_deg"], "hip_hike": -t["pelvic_drop_deg"],
+            "pelvic_rotation": np.abs(t["pelvis_rotation_deg"]), "hip_flexion": t["hip_flexion_deg"]}[code]
+
+
+@pytest.mark.parametrize("exercise, faults, code, text", [
+    ("split-squat", {"drop_deg": 9.0}, "pelvic_drop", "Keep your left hip up"),  # right leg in front
+    ("single-leg-rdl", {"rotation_deg": 12.0}, "pelvic_rotation", "Keep your hips square to the floor: don't open up"),
+    ("side-lying-abduction", {"hip_flexion_deg": 25.0}, "hip_flexion", "Take the leg back before lifting"),
+    ("side-lying-abduction", {"drop_deg": -9.0}, "hip_hike", "Keep your top hip down, away from your ribs"),
+])
+def test_on_a_synthetic_set_the_faulty_rep_is_cued_in_time_and_the_clean_ones_praised(exercise, faults, code, text):
+    from glutecam.analysers import get_analyser
+    from glutecam.feedback import thresholds_from_config
+    from glutecam.track import FramePose
+    from tests import synthetic
+
+    make = {"split-squat": synthetic.split_squat, "single-leg-rdl": synthetic.single_leg_rdl,
+            "side-lying-abduction": synthetic.side_lying_abduction}[exercise]
+    clip = make(n_reps=3, faults=[{}, faults, {}], noise=synthetic.REALISTIC)
+    track = clip.track
+    analyser = get_analyser(exercise)
+    live = analyser.live(fps=track.fps)
+    threshold = thresholds_from_config(analyser.config, exercise)[code][0]
+    timing = FeedbackTiming()
+    fb = FeedbackEngine(exercise, thresholds=thresholds_from_config(analyser.config, exercise), timing=timing,
+                        fault_rules=analyser.rules)
+    out = []
+    for i in range(len(track)):
+        pose = FramePose(int(track.frame_index[i]), float(track.time_s[i]), track.image_px[i], track.visibility[i],
+                         track.presence[i], track.world_m[i], 1)
+        s = live.update(pose)
+        out.append(fb.update(s, coaching=s.baseline_ready))
+    t = track.time_s
+    beyond = _signal(clip, code) > threshold
+    t_on, t_off = t[beyond][0], t[beyond][-1]  # the truth crosses the threshold in rep 2, and back
+    shown = np.array([o.cue is not None and o.cue.code == code for o in out])
+    assert shown.any() and {o.cue.text for o, s in zip(out, shown) if s} == {text}
+    first = t[shown][0]
+    assert t_on - 0.1 <= first <= t_on + 0.35  # said within about ten frames of the fault passing the threshold
+    assert t[shown][-1] <= t_off + timing.min_hold_s + timing.release_s + 0.35  # and gone soon after it ends
+    # nothing but praise around the clean reps; praise after each of them
+    faults_said = np.array([o.cue is not None and o.cue.severity in ("minor", "major") for o in out])
+    rep2 = clip.reps[1]
+    outside = (t < rep2.start_s) | (t > rep2.end_s + timing.min_hold_s + timing.release_s)
+    assert not (faults_said & outside).any()
+    praised = [t[i] for i, o in enumerate(out) if o.changed and o.cue is not None and o.cue.severity == "praise"]
+    assert len(praised) == 2 and praised[0] < rep2.start_s < rep2.end_s < praised[1]

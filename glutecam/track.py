@@ -136,7 +136,7 @@ class PoseTrack:
         return (
             all(np.array_equal(getattr(self, a), getattr(other, a), equal_nan=True) for a in arrays)
             and self.frame_size_wh == other.frame_size_wh
-            and self.fps == other.fps
+            and np.array_equal(self.fps, other.fps, equal_nan=True)  # a NaN frame rate equals itself
             and self.source == other.source
             and self.model == other.model
             and self.info == other.info

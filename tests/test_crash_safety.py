@@ -116,6 +116,9 @@ def read_outputs(out):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_pose_keeps_the_frames_so_far(tmp_path, clip, signum):
     out = tmp_path / "out"
+    out.mkdir()
+    stale = (out / "annotated.mp4")
+    stale.write_bytes(clip.read_bytes())  # left by an earlier run into the same folder
     proc, log = start(tmp_path, clip, "--out", out)
     wait_for(proc, log, "pose", 5)
     proc.send_signal(signum)
@@ -129,8 +132,10 @@ def test_a_signal_during_pose_keeps_the_frames_so_far(tmp_path, clip, signum):
     assert len(track) == len(rows) == summary["frames_analysed"]
     assert track.detected.sum() == summary["frames_with_person"] > 0
     assert any("interrupted" in w for w in summary["warnings"])
-    assert not (out / "annotated.mp4").exists()  # no clip pretends to cover the whole video
     assert not list(out.glob("*.part*"))
+    # no clip pretends to cover the whole video: the earlier run's clip is not this run's output
+    assert "annotated" not in summary["outputs"]
+    assert "annotated.mp4" not in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_signal_while_drawing_the_clip_keeps_the_analysis_and_leaves_no_finished_looking_clip(tmp_path, clip):

@@ -128,8 +128,12 @@ class Run:
 
     @property
     def video(self) -> Path | None:
-        """The annotated clip in the folder, if it was written."""
+        """The annotated clip in the folder, if this run wrote it: one left by an earlier run in the same
+        folder (this run interrupted, or made with --no-video) belongs to another analysis."""
         p = self.path / "annotated.mp4"
+        outputs = self.summary.get("outputs")
+        if isinstance(outputs, dict) and p.name not in outputs.values():
+            return None
         return p if p.is_file() else None
 
     @property

@@ -243,7 +243,8 @@ def record_session(set_result: Any, *, mode: str = "live", performed_at: datetim
 
 
 def record_run(run_dir: str | Path, db: str | Path | None = None) -> int | None:
-    """Record an `analyse` output folder (reads reps.json and summary.json); None when it has no reps.json.
+    """Record an `analyse` output folder (reads reps.json and summary.json); None when it has no reps.json
+    or the run was interrupted (Ctrl+C, SIGTERM).
 
     The key is the source clip (absolute path, size, modification time), exercise and side, so analysing the
     same clip again replaces its entry; the session's date is the clip's modification time.
@@ -255,6 +256,8 @@ def record_run(run_dir: str | Path, db: str | Path | None = None) -> int | None:
     set_dict = json.loads(reps_path.read_text(encoding="utf-8"))
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    if summary.get("interrupted"):  # a set stopped part-way is not a session, and would replace a whole one
+        return None
     src = (summary.get("source") or {}).get("path") or ""
     performed_at = None
     ident = str(run_dir.resolve())

@@ -115,3 +115,23 @@ def test_a_damaged_history_database_does_not_lose_the_analysis(tmp_path, samples
     assert proc.returncode == 0, proc.stderr
     assert "warning: the session was not recorded in the history" in proc.stderr
     assert (out / "reps.json").exists() and (out / "summary.json").exists()
+
+
+def test_an_interrupted_run_does_not_replace_the_whole_one_in_the_history(tmp_path):
+    import json
+
+    clip = tmp_path / "set.mp4"
+    clip.write_bytes(b"stands in for the clip: the history keys a run by its path, size and date")
+    run = tmp_path / "run"
+    run.mkdir()
+
+    def write_run(n_reps: int, interrupted: bool) -> None:
+        (run / "reps.json").write_text(json.dumps(a_set(n_reps)))
+        (run / "summary.json").write_text(json.dumps({"source": {"path": str(clip)}, "interrupted": interrupted}))
+
+    db = tmp_path / "h.sqlite"
+    write_run(5, interrupted=False)
+    assert history.record_run(run, db=db) is not None
+    write_run(1, interrupted=True)  # the same clip analysed again, stopped after one rep
+    assert history.record_run(run, db=db) is None
+    assert counts(db) == (1, 5)

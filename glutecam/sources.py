@@ -160,11 +160,15 @@ class VideoFileSource:
         always report a truncated file, so the frames decoded are compared with the container's count."""
         expected = self.info.n_frames
         missing = expected - n_decoded if expected else 0
-        if expected and missing <= 2:  # an edit list can hide a frame or two of an intact file
+        if expected and missing <= 2:
             return None
         damage = _damage(self.path)
-        if not expected and damage is None:
-            return None
+        if damage is None:
+            # Frames the container counts but the decoder skips (an edit list: a clip trimmed without
+            # re-encoding starts mid-GOP) are not damage; the file is whole if what was read reaches its end.
+            duration, rate = self.info.duration_s, (self.info.fps * self.stride) or 30.0
+            if not expected or duration is None or last_t - (t0 or 0) >= duration - max(3 / rate, 0.2):
+                return None
         where = f"only the first {n_decoded}" + (f" of {expected}" if missing > 0 else "")
         where += f" frames could be read (up to {last_t - (t0 or 0):.2f} s"
         where += f" of {self.info.duration_s:.2f} s)" if self.info.duration_s and missing > 0 else ")"

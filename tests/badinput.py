@@ -94,6 +94,13 @@ def with_rotation(src: Path, dst: Path, rotation_deg: int) -> Path:
     return dst
 
 
+def trimmed_copy(src: Path, dst: Path, start_s: float) -> Path:
+    """`src` from `start_s` on, without re-encoding (as a phone's "trim" does): the copy begins at the
+    keyframe before `start_s` and an edit list tells players to skip the frames before it."""
+    ffmpeg("-ss", str(start_s), "-i", src, "-c", "copy", dst)
+    return dst
+
+
 def truncated(src: Path, dst: Path, keep: float | int) -> Path:
     """The first `keep` bytes of `src` (an int) or that fraction of it (a float): an interrupted copy."""
     data = Path(src).read_bytes()

@@ -4,7 +4,7 @@ import pytest
 
 from glutecam.containers import describe_damage, top_level_boxes
 from glutecam.sources import SourceError, VideoFileSource
-from tests.badinput import encode, scene_frames, truncated
+from tests.badinput import encode, scene_frames, trimmed_copy, truncated
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +63,16 @@ def test_a_source_without_its_index_cannot_be_opened_and_says_why(clips, tmp_pat
     cut = truncated(clips[False], tmp_path / "cut.mp4", 0.6)
     with pytest.raises(SourceError, match="nothing in it can be decoded: the recording or copy was cut short"):
         VideoFileSource(cut)
+
+
+def test_a_clip_trimmed_without_re_encoding_is_not_called_damaged(clips, tmp_path):
+    """Its container counts frames the decoder skips (an edit list): that is not damage."""
+    import av
+
+    trimmed = trimmed_copy(clips[False], tmp_path / "trimmed.mp4", 0.5)
+    with av.open(str(trimmed)) as c:
+        counted = c.streams.video[0].frames
+    src = VideoFileSource(trimmed)
+    frames = list(src)
+    assert len(frames) < counted - 2  # the situation this guards: fewer frames than the container says
+    assert src.error is None and describe_damage(trimmed) is None

@@ -93,6 +93,7 @@ class ExerciseConfig:
     phase_hysteresis_deg: float
     faults: Mapping[str, FaultThreshold]
     max_gap_s: float = 0.5
+    rest_window_s: float | None = None
     pelvis_hidden_hinge_deg: float | None = None
 
 

@@ -8,7 +8,10 @@ One definition, two implementations that agree sample for sample on the same sig
 - missing samples (NaN) are skipped, unless they last longer than `max_gap_s` (from the last valid
   sample to the last missing one): such a gap breaks the signal, an excursion cut by it is not a rep, and
   the next rep must start from at most `exit` again. A pose model losing the person for a few frames
-  does not lose a rep; a person walking out of view does.
+  does not lose a rep; a person walking out of view does;
+- with `rest_window_s`, `enter` and `exit` count from the signal's lowest value over the last
+  `rest_window_s` seconds (its rest level, computed causally), so a person who rests a little bent, or a
+  pose model that reads rest a few degrees off, still has their reps counted.
 
 `find_reps` (offline) finds the excursions with `scipy.signal.find_peaks`; `RepCounter` (live) is a
 hysteresis state machine fed one sample at a time with `update(t, value)`.
@@ -24,6 +27,7 @@ hysteresis state machine fed one sample at a time with `update(t, value)`.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +46,7 @@ class Hysteresis:
     min_rep_s: float = 0.4
     phase_hysteresis: float = 5.0
     max_gap_s: float = 0.5
+    rest_window_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.exit < self.enter:
@@ -65,6 +70,38 @@ class RepWindow:
         return self.end_s - self.start_s
 
 
+class RunningFloor:
+    """Causal lowest valid value over the last `window_s` seconds (NaN before the first valid sample).
+
+    >>> f = RunningFloor(1.0)
+    >>> [f.update(t, v) for t, v in [(0.0, 5.0), (0.5, 3.0), (1.0, 4.0), (1.6, 6.0), (2.2, 7.0)]]
+    [5.0, 3.0, 3.0, 4.0, 6.0]
+    """
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = float(window_s)
+        self._q: deque[tuple[float, float]] = deque()  # increasing values, oldest first
+
+    def update(self, t: float, value: float) -> float:
+        if np.isfinite(value):
+            while self._q and self._q[-1][1] >= value:
+                self._q.pop()
+            self._q.append((t, float(value)))
+        while self._q and self._q[0][0] < t - self.window_s - 1e-9:
+            self._q.popleft()
+        return self._q[0][1] if self._q else float("nan")
+
+
+def heights(time_s: np.ndarray, signal: np.ndarray, hyst: Hysteresis) -> np.ndarray:
+    """The signal as the thresholds see it: above its rest level (`RunningFloor`) when the hysteresis has
+    a `rest_window_s`, else as it is."""
+    signal = np.asarray(signal, dtype=np.float64)
+    if not hyst.rest_window_s:
+        return signal
+    floor = RunningFloor(hyst.rest_window_s)
+    return signal - np.array([floor.update(float(t), float(v)) for t, v in zip(time_s, signal)])
+
+
 def _pieces(time_s: np.ndarray, signal: np.ndarray, max_gap_s: float) -> list[np.ndarray]:
     """Indices of the valid samples, split where a run of missing ones lasts longer than `max_gap_s`."""
     valid = np.flatnonzero(np.isfinite(signal))
@@ -81,12 +118,13 @@ def _pieces(time_s: np.ndarray, signal: np.ndarray, max_gap_s: float) -> list[np
 
 
 def find_reps(time_s: np.ndarray, signal: np.ndarray, hyst: Hysteresis) -> list[RepWindow]:
-    """All reps of a whole signal (offline)."""
+    """All reps of a whole signal (offline). `RepWindow.peak_value` is the signal's own value."""
     time_s = np.asarray(time_s, dtype=np.float64)
     signal = np.asarray(signal, dtype=np.float64)
+    height = heights(time_s, signal, hyst)
     found: dict[tuple[int, int], int] = {}
-    for idx in _pieces(time_s, signal, hyst.max_gap_s):
-        seg = signal[idx]
+    for idx in _pieces(time_s, height, hyst.max_gap_s):
+        seg = height[idx]
         low = np.flatnonzero(seg <= hyst.exit)
         if len(low) < 2:
             continue
@@ -108,13 +146,14 @@ def find_reps(time_s: np.ndarray, signal: np.ndarray, hyst: Hysteresis) -> list[
     return reps
 
 
-def rep_phases(signal: np.ndarray, reps: list[RepWindow], hyst: Hysteresis,
+def rep_phases(time_s: np.ndarray, signal: np.ndarray, reps: list[RepWindow], hyst: Hysteresis,
                names: tuple[str, str] = ("down", "up")) -> np.ndarray:
     """(T,) phase inside each rep ("" outside): `names[1]` once the signal has fallen `phase_hysteresis`
     below its running peak since the rep's start, `names[0]` otherwise (what `RepCounter.phase` says)."""
     out = np.full(len(signal), "", dtype=object)
+    height = heights(time_s, signal, hyst)
     for r in reps:
-        seg = np.asarray(signal[r.start:r.end + 1], dtype=np.float64)
+        seg = height[r.start:r.end + 1]
         running = np.fmax.accumulate(np.where(np.isfinite(seg), seg, -np.inf))
         out[r.start:r.end + 1] = np.where(seg < running - hyst.phase_hysteresis, names[1], names[0])
     return out
@@ -145,6 +184,8 @@ class RepCounter:
         self._start: tuple[int, float] | None = None
         self._peak: tuple[int, float, float] = (0, 0.0, -np.inf)
         self._last_valid_s = -np.inf
+        self._floor = RunningFloor(hyst.rest_window_s) if hyst.rest_window_s else None
+        self._peak_raw = float("nan")
         self.phase = ""
 
     @property
@@ -159,6 +200,9 @@ class RepCounter:
         i = self._i
         self._i += 1
         h = self.hyst
+        raw = float(value)
+        if self._floor is not None:
+            value = raw - self._floor.update(t, raw)
         if not np.isfinite(value):
             if t - self._last_valid_s > h.max_gap_s + 1e-9:
                 self._start, self._armed, self.phase = None, False, ""
@@ -169,18 +213,18 @@ class RepCounter:
                 self._armed, self._rest = True, (i, t)
             elif value >= h.enter and self._armed:
                 self._start = self._rest
-                self._peak = (i, t, value)
+                self._peak, self._peak_raw = (i, t, value), raw
             if self._start is None:
                 self.phase = ""
                 return None
         if value > self._peak[2]:
-            self._peak = (i, t, value)
+            self._peak, self._peak_raw = (i, t, value), raw
         if value <= h.exit:
-            (si, st), (pi, pt, pv) = self._start, self._peak
+            (si, st), (pi, pt, _) = self._start, self._peak
             self._start, self._rest, self.phase = None, (i, t), ""
             if t - st + 1e-9 < h.min_rep_s:
                 return None
-            rep = RepWindow(si, pi, i, float(st), float(pt), float(t), float(pv))
+            rep = RepWindow(si, pi, i, float(st), float(pt), float(t), self._peak_raw)
             self.reps.append(rep)
             return rep
         self.phase = self.names[1] if value < self._peak[2] - h.phase_hysteresis else self.names[0]

@@ -30,34 +30,39 @@ LYING = frozenset({"lying_left", "lying_right"})
 
 _OBL = {v: "image" for v in ("front", "back", "lying_left", "lying_right")}
 _FRONT_BACK_LYING_IMAGE = dict(_OBL)
-_WORLD_EXCEPT_SIDE_IMAGE = {"left_side": "image", "right_side": "image", "front": "world", "back": "world",
-                            "oblique": "world", "lying_left": "world", "lying_right": "world"}
+# Depth from behind: on the rendered clips (shared/synth_dev) MediaPipe's world landmarks of a person seen
+# from behind read a clean split squat as 16 deg of pelvis rotation at the bottom of every rep, missed a true
+# 8 deg, and swapped which hip was flexed; so nothing that needs depth is measured from behind.
+_DEPTH = {"left_side": "image", "right_side": "image", "front": "world", "oblique": "world",
+          "lying_left": "world", "lying_right": "world"}
 
 #: metric -> view -> where it is measured from ("image" landmarks in px, or "world" landmarks in m).
-#: A view that is not listed cannot show the metric; `why_not` says why. Hip abduction and trunk lean
-#: marked "image" fall back to world landmarks in frames where their segment (thigh, trunk) turns more
-#: than 30 deg out of the image plane (`glutecam.metrics.columns.IN_PLANE_MAX_DEG`).
+#: A view that is not listed cannot show the metric; `why_not` says why. Hip abduction and trunk lean are
+#: left empty in frames where their segment (thigh, trunk) turns more than 30 deg out of the image plane
+#: (`glutecam.metrics.columns.IN_PLANE_MAX_DEG`).
 SOURCES: dict[str, dict[str, str]] = {
     "pelvis_obliquity_deg": dict(_OBL),
     "pelvic_drop_deg": dict(_OBL),
-    "pelvis_rotation_deg": {v: "world" for v in ("front", "back", "oblique", "lying_left", "lying_right")},
+    "pelvis_rotation_deg": {v: "world" for v in ("front", "oblique", "lying_left", "lying_right")},
     "hip_abduction_deg": {**_FRONT_BACK_LYING_IMAGE, "oblique": "world"},
-    "hip_flexion_deg": dict(_WORLD_EXCEPT_SIDE_IMAGE),
-    "knee_flexion_deg": dict(_WORLD_EXCEPT_SIDE_IMAGE),
+    "hip_flexion_deg": dict(_DEPTH),
+    "knee_flexion_deg": dict(_DEPTH),
     "fppa_deg": {"front": "image", "back": "image"},
     "trunk_lean_deg": {**_FRONT_BACK_LYING_IMAGE, "oblique": "world"},
-    "trunk_forward_lean_deg": {"left_side": "image", "right_side": "image", "front": "world", "back": "world",
-                               "oblique": "world"},
+    "trunk_forward_lean_deg": {"left_side": "image", "right_side": "image", "front": "world", "oblique": "world"},
 }
 
+BEHIND = "from behind, the pose model's depth (which this needs) is unreliable"
 _WHY: dict[str, dict[str, str]] = {
     "pelvis_obliquity_deg": {"side": "the hip line points at the camera in a side view",
                              "oblique": "the hip line is turned too far out of the image plane in an oblique view"},
-    "pelvis_rotation_deg": {"side": "in a side view the pelvis turns along the line of sight"},
+    "pelvis_rotation_deg": {"side": "in a side view the pelvis turns along the line of sight", "back": BEHIND},
     "hip_abduction_deg": {"side": "in a side view abduction moves the thigh along the line of sight"},
+    "hip_flexion_deg": {"back": BEHIND},
+    "knee_flexion_deg": {"back": BEHIND},
     "fppa_deg": {"*": "the frontal-plane projection angle needs a front or back view of a standing person"},
     "trunk_lean_deg": {"*": "lateral trunk lean needs a front or back view"},
-    "trunk_forward_lean_deg": {"*": "forward trunk lean is not defined for a person lying down"},
+    "trunk_forward_lean_deg": {"back": BEHIND, "*": "forward trunk lean is not defined for a person lying down"},
 }
 _WHY["pelvic_drop_deg"] = _WHY["pelvis_obliquity_deg"]
 

@@ -10,14 +10,14 @@ from glutecam.analysers import get_analyser
 from tests.judging import FaultCase, analyse_schedule, check_case, codes
 from tests.synthetic import REALISTIC, Noise, camera_for, side_lying_abduction, split_squat
 
-# thresholds: hike/drop/roll-back 5 from baseline; hip flexion 10 (the leg rests at -10, so +23 reaches
-# 13 and +17 reaches 7); knee bend 20 (rests at 4: +19 -> 23, +13 -> 17); range 30
+# thresholds: hike/drop/roll-back 5 from baseline; hip flexion 10 and knee bend 15 beyond the start
+# position; range 30 (the peak itself)
 CASES = [
     FaultCase("hip_hike", "drop_deg", -8.0, -2.0),
     FaultCase("pelvic_drop", "drop_deg", 8.0, 2.0),
     FaultCase("pelvis_roll_back", "rotation_deg", 8.0, 2.0),
-    FaultCase("hip_flexion", "hip_flexion_deg", 23.0, 17.0),
-    FaultCase("knee_bend", "knee_bend_deg", 19.0, 13.0),
+    FaultCase("hip_flexion", "hip_flexion_deg", 13.0, 7.0),
+    FaultCase("knee_bend", "knee_bend_deg", 18.0, 12.0),
     FaultCase("short_range", "top_deg", 27.0, 33.0),
 ]
 

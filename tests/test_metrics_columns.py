@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from glutecam.landmarks import Landmark as L
-from glutecam.metrics.columns import FPPA_UNDEFINED, Measured, measure
+from glutecam.metrics.columns import FPPA_UNDEFINED, THIGH_OFF_PLANE, TRUNK_OFF_PLANE, Measured, measure
 from glutecam.view import classify_views, reference_up
 from tests.synthetic import camera_for, lying_camera, render, static_motion
 
@@ -36,8 +36,6 @@ CASES = [
     ("right_hip_abduction_deg", "back", dict(hip_abduction_deg={"right": 15.0}), 15.0, "back"),
     ("left_hip_abduction_deg", "lying", dict(hip_abduction_deg={"left": 35.0}, **LYING), 35.0, "lying_right"),
     ("left_hip_abduction_deg", "oblique", dict(hip_abduction_deg={"left": 25.0}), 25.0, "oblique"),  # world
-    ("right_hip_abduction_deg", "front",  # thigh flexed out of the image plane: world landmarks
-     dict(hip_abduction_deg={"right": 12.0}, hip_flexion_deg={"right": 70.0}), 12.0, "front"),
     ("left_knee_flexion_deg", "left_side", dict(knee_flexion_deg={"left": 45.0}), 45.0, "left_side"),
     ("right_knee_flexion_deg", "front", dict(knee_flexion_deg={"right": 70.0}, hip_flexion_deg={"right": 30}),
      70.0, "front"),  # world
@@ -46,14 +44,13 @@ CASES = [
     ("right_fppa_deg", "front", dict(knee_valgus_deg={"right": -6.0}), -6.0, "front"),  # varus
     ("trunk_lean_left_deg", "front", dict(trunk_lean_left_deg=8.0), 8.0, "front"),
     ("trunk_lean_left_deg", "back", dict(trunk_lean_left_deg=-6.0, pelvis_obliquity_deg=5.0), -6.0, "back"),
-    ("trunk_lean_left_deg", "front", dict(trunk_lean_left_deg=7.0, hinge_deg=60.0), 7.0, "front"),  # world
     ("trunk_forward_lean_deg", "left_side", dict(hinge_deg=30.0), 30.0, "left_side"),
     ("trunk_forward_lean_deg", "front", dict(hinge_deg=40.0), 40.0, "front"),  # world
     ("trunk_inclination_deg", "back", dict(hinge_deg=75.0), 75.0, "back"),
 ]
 
 
-@pytest.mark.parametrize("key, cam, pose, expected, view", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+@pytest.mark.parametrize("key, cam, pose, expected, view", CASES, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
 def test_noise_free_metric_recovers_the_set_angle(key, cam, pose, expected, view):
     camera = lying_camera() if cam == "lying" else camera_for(cam)
     m, views = measured(render(static_motion(2, **pose), camera))
@@ -62,7 +59,7 @@ def test_noise_free_metric_recovers_the_set_angle(key, cam, pose, expected, view
     assert list(m.reasons.get(key, ["", ""])) == ["", ""]
 
 
-@pytest.mark.parametrize("cam, rotation", [("front", 9.0), ("back", -7.0), ("oblique", 6.0), ("lying", 7.0)])
+@pytest.mark.parametrize("cam, rotation", [("front", 9.0), ("oblique", 6.0), ("lying", 7.0)])
 def test_noise_free_pelvis_yaw_change_is_the_set_rotation(cam, rotation):
     camera = lying_camera() if cam == "lying" else camera_for(cam)
     pose = LYING if cam == "lying" else {}
@@ -78,11 +75,23 @@ def test_noise_free_pelvis_yaw_change_is_the_set_rotation(cam, rotation):
     ("left_fppa_deg", "left_side", "the frontal-plane projection angle needs a front or back view of a standing person"),
     ("right_hip_abduction_deg", "left_side", "in a side view abduction moves the thigh along the line of sight"),
     ("trunk_lean_left_deg", "right_side", "lateral trunk lean needs a front or back view"),
+    ("pelvis_yaw_deg", "back", "from behind, the pose model's depth (which this needs) is unreliable"),
+    ("right_knee_flexion_deg", "back", "from behind, the pose model's depth (which this needs) is unreliable"),
 ])
 def test_metric_invalid_for_the_view_is_nan_with_a_reason(key, cam, reason):
     m, _ = measured(render(static_motion(2), camera_for(cam)))
     assert np.isnan(m[key]).all()
     assert list(m.reasons[key]) == [reason, reason]
+
+
+@pytest.mark.parametrize("key, pose, reason", [
+    ("right_hip_abduction_deg", dict(hip_abduction_deg={"right": 12.0}, hip_flexion_deg={"right": 70.0}),
+     THIGH_OFF_PLANE),
+    ("trunk_lean_left_deg", dict(trunk_lean_left_deg=7.0, hinge_deg=60.0), TRUNK_OFF_PLANE),
+])
+def test_a_segment_turned_out_of_the_image_plane_is_not_read_from_it(key, pose, reason):
+    m, _ = measured(render(static_motion(2, **pose), camera_for("front")))
+    assert np.isnan(m[key]).all() and list(m.reasons[key]) == [reason, reason]
 
 
 def test_lying_person_has_no_forward_lean_or_fppa():

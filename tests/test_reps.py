@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from glutecam.reps import Hysteresis, RepCounter, find_reps, rep_numbers, rep_phases
 
 H = Hysteresis(enter=55.0, exit=40.0, min_rep_s=0.4, phase_hysteresis=5.0, max_gap_s=0.5)
+FROM_REST = Hysteresis(enter=30.0, exit=15.0, min_rep_s=0.4, phase_hysteresis=5.0, max_gap_s=0.5, rest_window_s=3.0)
 
 
 def reps_signal(fps=30.0, n=3, top=20.0, bottom=95.0, rep_s=2.0, rest_s=0.5, lead_s=1.0):
@@ -52,7 +53,7 @@ def test_live_finds_the_same_reps_and_phases():
     offline = find_reps(t, s, H)
     online, phases = live(t, s)
     assert online == offline
-    off_phase = rep_phases(s, offline, H)
+    off_phase = rep_phases(t, s, offline, H)
     # live can only know a rep once the signal passes `enter`; from there on the phases agree
     for r in offline:
         started = r.start + int(np.argmax(s[r.start:] >= H.enter))
@@ -98,6 +99,16 @@ def test_rep_numbers():
     assert (n[reps[1].start:reps[1].end + 1] == 2).all()
 
 
+@pytest.mark.parametrize("rest", [0.0, 20.0, 45.0])
+def test_thresholds_from_the_rest_level_count_reps_whatever_the_rest(rest):
+    """A person resting a little bent, or a model reading rest a few degrees off, still gets their reps."""
+    t, s = reps_signal(top=rest, bottom=rest + 70.0)
+    reps = find_reps(t, s, FROM_REST)
+    assert len(reps) == 3 and live(t, s, FROM_REST)[0] == reps
+    assert reps[0].peak_value == pytest.approx(rest + 70.0, abs=0.1)  # the signal's own value
+    assert len(find_reps(t, s, H)) == (3 if rest <= H.exit else 0)  # absolute thresholds miss a high rest
+
+
 def test_bad_hysteresis_is_rejected():
     with pytest.raises(ValueError):
         Hysteresis(enter=40.0, exit=40.0)
@@ -108,12 +119,13 @@ def test_bad_hysteresis_is_rejected():
     knots=st.lists(st.floats(0.0, 100.0), min_size=4, max_size=40),
     gaps=st.lists(st.tuples(st.integers(0, 400), st.integers(1, 25)), max_size=4),
     fps=st.sampled_from([15.0, 30.0, 60.0]),
+    hyst=st.sampled_from([H, FROM_REST]),
 )
-def test_offline_and_live_agree_on_any_signal(knots, gaps, fps):
+def test_offline_and_live_agree_on_any_signal(knots, gaps, fps, hyst):
     """Property: on any signal (random shape, random missing runs) both find exactly the same reps."""
     n = 10 * len(knots)
     s = np.interp(np.arange(n), np.linspace(0, n - 1, len(knots)), knots)
     for a, k in gaps:
         s[a:a + k] = np.nan
     t = np.arange(n) / fps
-    assert live(t, s)[0] == find_reps(t, s, H)
+    assert live(t, s, hyst)[0] == find_reps(t, s, hyst)

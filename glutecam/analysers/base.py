@@ -57,13 +57,13 @@ def effective_fps(track: PoseTrack) -> float:
     return float(1.0 / np.median(steps)) if len(steps) else 30.0
 
 
-def clean_landmarks(track: PoseTrack, config: Config, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Image (T, 33, 2) and world (T, 33, 3) landmarks: low-visibility points and glitches removed, short
-    gaps filled, zero-lag low-passed over each unbroken run."""
+def clean_landmarks(track: PoseTrack, config: Config, fps: float, gate: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Image (T, 33, 2) and world (T, 33, 3) landmarks: low-visibility points (if `gate`) and glitches
+    removed, short gaps filled, zero-lag low-passed over each unbroken run."""
     f = config.filters
     out = []
     for points in (track.image_px[..., :2], track.world_m):
-        p = gate_by_visibility(points, track.visibility, f.min_visibility)
+        p = gate_by_visibility(points, track.visibility, f.min_visibility if gate else -np.inf)
         p[~np.isfinite(p).all(axis=-1)] = np.nan  # +-inf is as missing as NaN
         p = reject_glitches(p, body_extent(p), f.max_jump, f.collapse_ratio)
         out.append(p)
@@ -91,7 +91,7 @@ class Analyser:
         self.ex: ExerciseConfig = self.config.exercise(self.name)
         self.pelvis_estimator = pelvis_estimator
         self.hysteresis = Hysteresis(self.ex.enter_deg, self.ex.exit_deg, self.ex.min_rep_s,
-                                     self.ex.phase_hysteresis_deg, self.ex.max_gap_s)
+                                     self.ex.phase_hysteresis_deg, self.ex.max_gap_s, self.ex.rest_window_s)
 
     # -- what each exercise defines ------------------------------------------------------------------
     def side_evidence(self, m: Measured, views: np.ndarray) -> np.ndarray:
@@ -121,7 +121,7 @@ class Analyser:
                 drive: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The float frame columns (METRIC_COLUMNS + EXTRA_COLUMNS) and the reasons for the metric ones."""
         hidden, hidden_why = self.hidden_pelvis(m, views)
-        return build_columns(m, side, self.free_side(side), baseline, drive, hidden, hidden_why)
+        return build_columns(m, views, side, self.free_side(side), baseline, drive, hidden, hidden_why)
 
     def judge(self, index: int, rep: RepWindow, frames: dict[str, np.ndarray], time_s: np.ndarray,
               reasons: dict[str, np.ndarray], baseline: Baseline, side: Side | None, fps: float) -> RepResult:
@@ -146,10 +146,13 @@ class Analyser:
         time_s = np.asarray(track.time_s, dtype=np.float64)
         fps = effective_fps(track)
         image_xy, world = clean_landmarks(track, cfg, fps)
+        # rep counting and side finding need only gross motion: they also use landmarks the model marks as
+        # hardly visible (MediaPipe gives the knees of a person seen from behind about 0.05)
+        _, world_all = clean_landmarks(track, cfg, fps, gate=False)
         raw_views = classify_views(image_xy, world, cfg.view.frontal_max_deg, cfg.view.side_min_deg)
         views = smooth_views(raw_views, max(1, round(cfg.view.smooth_s * fps)))
         up_xy, up_m = reference_up(views, image_xy)
-        m = measure(image_xy, world, views, up_xy, up_m, self.pelvis_estimator)
+        m = measure(image_xy, world, views, up_xy, up_m, self.pelvis_estimator, signal_world_m=world_all)
         side_source = "user" if side else "auto"
         side = side or self.side_from_evidence(self.side_evidence(m, views))
         drive = self.drive(m, side)
@@ -159,9 +162,9 @@ class Analyser:
         usable = np.isfinite(m["pelvis_obliquity_deg"]) | np.isfinite(m["pelvis_yaw_deg"])
         baseline = compute_baseline(m.values, time_s, still, rep_col == 0, usable,
                                     max(1, round(cfg.baseline.window_s * fps)), cfg.baseline.min_frames,
-                                    windows[0].start_s if windows else None)
+                                    windows[0].start_s if windows else None, views)
         vals, why = self.columns(m, views, side, baseline, drive)
-        phase = rep_phases(drive, windows, self.hysteresis, self.phase_names)
+        phase = rep_phases(time_s, drive, windows, self.hysteresis, self.phase_names)
         setup_until = baseline.end_s if baseline.ready else (windows[0].start_s if windows else np.inf)
         phase = np.where(phase != "", phase, np.where(time_s <= setup_until, "setup", "rest")).astype(object)
         frames: dict[str, np.ndarray] = {k: vals[k] for k in METRIC_COLUMNS}

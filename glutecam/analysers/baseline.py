@@ -15,6 +15,7 @@ import numpy as np
 
 from glutecam.landmarks import Landmark
 from glutecam.metrics.geometry import wrap_deg
+from glutecam.view import set_view
 
 #: Landmarks whose image speed decides stillness.
 STILL_LANDMARKS = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP,
@@ -56,6 +57,7 @@ class Baseline:
     end_s: float | None = None
     n_frames: int = 0
     source: str = "none"
+    view: str = "none"  # the camera view the baseline was taken in
 
     @property
     def ready(self) -> bool:
@@ -87,14 +89,16 @@ def baseline_frames(still: np.ndarray, rest: np.ndarray, usable: np.ndarray, n_n
 
 
 def compute_baseline(values: dict[str, np.ndarray], time_s: np.ndarray, still: np.ndarray, rest: np.ndarray,
-                     usable: np.ndarray, n_needed: int, min_frames: int, first_rep_s: float | None) -> Baseline:
+                     usable: np.ndarray, n_needed: int, min_frames: int, first_rep_s: float | None,
+                     views: np.ndarray) -> Baseline:
     """The offline baseline (see module doc); fewer than `min_frames` candidate frames give no baseline."""
     idx = baseline_frames(still, rest, usable, n_needed)
     if len(idx) < min_frames:
         return Baseline()
     end_s = float(time_s[idx[-1]])
     source = "start" if first_rep_s is None or end_s <= first_rep_s else "rep tops"
-    return Baseline(median_values(values, idx), float(time_s[idx[0]]), end_s, len(idx), source)
+    return Baseline(median_values(values, idx), float(time_s[idx[0]]), end_s, len(idx), source,
+                    set_view(np.asarray(views, dtype=object)[idx]))
 
 
 class BaselineCollector:
@@ -107,19 +111,22 @@ class BaselineCollector:
     def reset(self) -> None:
         self._rows: list[dict[str, float]] = []
         self._times: list[float] = []
+        self._views: list[str] = []
         self._first_rep_seen = False
         self.baseline = Baseline()
 
     def offer(self, t: float, values: dict[str, float], still: bool, rest: bool, usable: bool,
-              rep_started: bool = False) -> Baseline:
+              view: str, rep_started: bool = False) -> Baseline:
         self._first_rep_seen |= rep_started
         if self.baseline.ready or not (still and rest and usable):
             return self.baseline
         self._rows.append(values)
         self._times.append(t)
+        self._views.append(view)
         if len(self._rows) >= self.n_needed:
             cols = {k: np.array([r.get(k, np.nan) for r in self._rows]) for k in self._rows[0]}
             idx = np.arange(len(self._rows))
             self.baseline = Baseline(median_values(cols, idx), self._times[0], self._times[-1], len(idx),
-                                     "rep tops" if self._first_rep_seen else "start")
+                                     "rep tops" if self._first_rep_seen else "start",
+                                     set_view(np.array(self._views, dtype=object)))
         return self.baseline

@@ -34,37 +34,49 @@ LEG_COLUMNS = ("hip_abduction_deg", "hip_flexion_deg", "knee_flexion_deg", "fppa
 
 
 def column_baselines(baseline: Baseline, side: Side | None) -> dict[str, float]:
-    """Baseline value of each frame column a fault rule may compare with (trunk lean, FPPA)."""
+    """Baseline value of each frame column a fault rule may compare with (trunk lean, the working leg)."""
     if not baseline.ready or side is None:
         return {}
     sign = 1.0 if side == "left" else -1.0
-    out = {"trunk_lean_deg": sign * baseline.values.get("trunk_lean_left_deg", np.nan),
-           "fppa_deg": baseline.values.get(f"{side}_fppa_deg", np.nan)}
+    out = {"trunk_lean_deg": sign * baseline.values.get("trunk_lean_left_deg", np.nan)}
+    for key in LEG_COLUMNS:
+        out[key] = baseline.values.get(f"{side}_{key}", np.nan)
     return {k: float(v) for k, v in out.items() if np.isfinite(v)}
 
 
-def build_columns(m: Measured, side: Side | None, free: Side | None, baseline: Baseline, drive: np.ndarray,
-                  hidden: np.ndarray, hidden_why: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+VIEW_CHANGED = "the view changed since the baseline (the pose model may have swapped left and right)"
+
+
+def build_columns(m: Measured, views: np.ndarray, side: Side | None, free: Side | None, baseline: Baseline,
+                  drive: np.ndarray, hidden: np.ndarray,
+                  hidden_why: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Float columns (METRIC_COLUMNS + EXTRA_COLUMNS) and (T,) reasons for each metric column.
 
     `hidden`: frames where the pelvis cannot be seen though the view allows it (`hidden_why` says why).
-    `trunk_lean_deg` is signed + towards the working side.
+    Pelvic drop and rotation are read only in the baseline's view: a front view turning into a back one
+    mid-set means the model swapped the person's left and right. `trunk_lean_deg` is signed + towards the
+    working side.
     """
     t = len(drive)
     nan = np.full(t, np.nan)
     blank = np.full(t, "", dtype=object)
     obl_why = np.where(hidden & (m.reasons["pelvis_obliquity_deg"] == ""), hidden_why,
                        m.reasons["pelvis_obliquity_deg"])
+    yaw_why = np.where(hidden & (m.reasons["pelvis_yaw_deg"] == ""), hidden_why, m.reasons["pelvis_yaw_deg"])
     obl = np.where(hidden, np.nan, m["pelvis_obliquity_deg"])
+    yaw = np.where(hidden, np.nan, m["pelvis_yaw_deg"])
     base_obl, base_yaw = baseline.get("pelvis_obliquity_deg"), baseline.get("pelvis_yaw_deg")
+    changed = (np.asarray(views, dtype=object) != baseline.view) if baseline.ready else np.zeros(t, bool)
+    drop = nan if free is None or base_obl is None else pelvic_drop_deg(obl, base_obl, free)
+    rot = nan if free is None or base_yaw is None else pelvis_rotation_deg(yaw, base_yaw, free)
     vals = {
         "pelvis_obliquity_deg": obl,
-        "pelvic_drop_deg": nan if free is None or base_obl is None else pelvic_drop_deg(obl, base_obl, free),
-        "pelvis_rotation_deg": (nan if free is None or base_yaw is None
-                                else pelvis_rotation_deg(m["pelvis_yaw_deg"], base_yaw, free)),
+        "pelvic_drop_deg": np.where(changed, np.nan, drop),
+        "pelvis_rotation_deg": np.where(changed, np.nan, rot),
     }
-    why = {"pelvis_obliquity_deg": obl_why, "pelvic_drop_deg": obl_why,
-           "pelvis_rotation_deg": m.reasons["pelvis_yaw_deg"]}
+    why = {"pelvis_obliquity_deg": obl_why,
+           "pelvic_drop_deg": np.where(changed & (obl_why == ""), VIEW_CHANGED, obl_why),
+           "pelvis_rotation_deg": np.where(changed & (yaw_why == ""), VIEW_CHANGED, yaw_why)}
     for key in LEG_COLUMNS:
         vals[key] = nan if side is None else m[f"{side}_{key}"]
         if side is None:  # keep the reasons that do not depend on the leg

@@ -60,6 +60,9 @@ class LiveAnalyser:
                                            f.max_gap_s)
         self._world_filter = OneEuroFilter(f.one_euro_min_cutoff_hz, f.one_euro_beta_m, f.one_euro_d_cutoff_hz,
                                            f.max_gap_s)
+        self._all_world_filter = OneEuroFilter(f.one_euro_min_cutoff_hz, f.one_euro_beta_m, f.one_euro_d_cutoff_hz,
+                                               f.max_gap_s)  # whatever the visibility: rep counting, side
+        self._all_world_gate = GlitchGate(f.max_jump, f.collapse_ratio, f.max_gap_s)
         self._image_gate = GlitchGate(f.max_jump, f.collapse_ratio, f.max_gap_s)
         self._world_gate = GlitchGate(f.max_jump, f.collapse_ratio, f.max_gap_s)
         self._views = ViewSmoother(max(1, round(cfg.view.smooth_s * self.fps)))
@@ -89,6 +92,10 @@ class LiveAnalyser:
         vis = np.asarray(pose.visibility)[None]
         low = vis < cfg.filters.min_visibility
         image = np.where(low[..., None], np.nan, np.asarray(pose.image_px, dtype=np.float64)[None, :, :2])
+        world_all = np.asarray(pose.world_m, dtype=np.float64)[None].copy()
+        world_all[~np.isfinite(world_all).all(axis=-1)] = np.nan
+        world_all[0] = self._all_world_gate(t, world_all[0])
+        world_all = self._all_world_filter(t, world_all)
         world = np.where(low[..., None], np.nan, np.asarray(pose.world_m, dtype=np.float64)[None])
         image[~np.isfinite(image).all(axis=-1)] = np.nan
         world[~np.isfinite(world).all(axis=-1)] = np.nan
@@ -100,7 +107,7 @@ class LiveAnalyser:
         raw_view = classify_views(image, world, cfg.view.frontal_max_deg, cfg.view.side_min_deg)[0]
         views = np.array([self._views.update(raw_view)], dtype=object)
         up_xy, up_m = reference_up(views, image)
-        m = measure(image, world, views, up_xy, up_m, a.pelvis_estimator)
+        m = measure(image, world, views, up_xy, up_m, a.pelvis_estimator, signal_world_m=world_all)
 
         if not self._side_locked:
             self._evidence += float(np.nansum(a.side_evidence(m, views)))
@@ -117,7 +124,7 @@ class LiveAnalyser:
         baseline = self._baseline.offer(t, {k: float(v[0]) for k, v in m.values.items()},
                                         still=bool(speed < cfg.baseline.still_max_speed),
                                         rest=not self.counter.active and window is None, usable=usable,
-                                        rep_started=self.counter.active and not was_active)
+                                        view=str(views[0]), rep_started=self.counter.active and not was_active)
         vals, why = a.columns(m, views, side, baseline, drive)
         metrics = {k: float(vals[k][0]) for k in METRIC_COLUMNS + EXTRA_COLUMNS}
         reasons = {k: str(why[k][0]) for k in METRIC_COLUMNS}

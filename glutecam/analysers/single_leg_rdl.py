@@ -1,7 +1,8 @@
 """Single-leg Romanian deadlift: hinge on the stance (working) leg while the free leg swings back.
 
-Driving signal: trunk inclination from vertical. Working side: the stance leg, whose hip flexes as the
-trunk hinges while the free leg stays in line with the trunk. Best seen from behind: from the front the
+Driving signal: trunk inclination from vertical. Working side: the stance leg, whose foot stays on the
+floor while the free one lifts behind (or whose hip flexes as the trunk hinges while the free leg stays
+in line with the trunk). Best seen from behind: from the front the
 hinged trunk hides the pelvis, so pelvic obliquity is not measured there beyond `pelvis_hidden_hinge_deg`.
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from glutecam.analysers.base import Analyser
 from glutecam.analysers.judge import FaultRule, MeasureSpec
-from glutecam.analysers.split_squat import PELVIS_RULES, TEMPO_RULE, leg_with_more_hip_flexion
+from glutecam.analysers.split_squat import PELVIS_RULES, TEMPO_RULE, working_leg_evidence
 from glutecam.metrics.columns import Measured
 from glutecam.results import Side
 
@@ -38,7 +39,7 @@ class SingleLegRDL(Analyser):
 
     def side_evidence(self, m: Measured, views: np.ndarray) -> np.ndarray:
         hinged = m["trunk_inclination_deg"] >= self.ex.enter_deg
-        return np.where(hinged, leg_with_more_hip_flexion(m), 0.0)
+        return np.where(hinged, working_leg_evidence(m, views), 0.0)
 
     def drive(self, m: Measured, side: Side | None) -> np.ndarray:
         return m["trunk_inclination_deg"]

@@ -1,7 +1,8 @@
 """Bulgarian split squat: the front leg works, the rear foot rests on a bench (the free side).
 
-Driving signal: knee flexion of the front leg. Working side: the leg whose hip is more flexed (the front
-leg is flexed throughout the split stance, the rear hip is extended). Best seen from in front or behind.
+Driving signal: knee flexion of the front leg. Working side: the foot on the floor (the rear one is up on
+the bench), or without a bench the leg whose hip is more flexed (the front hip is flexed throughout the
+split stance, the rear one extended). Best seen from in front or behind.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from glutecam.results import Side
 
 #: Hip flexion difference between the legs (deg) that counts as evidence of which leg is in front.
 SIDE_EVIDENCE_DEG = 15.0
+#: Ankle height difference (m) that counts as evidence of which foot is on the floor (the other on a bench,
+#: or lifted behind in an RDL).
+ANKLE_EVIDENCE_M = 0.15
 
 PELVIS_RULES = (
     FaultRule("pelvic_drop", "pelvic_drop_deg", "pelvis dropped {value:.0f} deg on the {free} side (limit {threshold:.0f})"),
@@ -35,6 +39,22 @@ def leg_with_more_hip_flexion(m: Measured, min_diff_deg: float = SIDE_EVIDENCE_D
     -1 for the reverse, 0 otherwise."""
     d = m["world_left_hip_flexion_deg"] - m["world_right_hip_flexion_deg"]
     return np.where(np.isfinite(d) & (np.abs(d) >= min_diff_deg), np.sign(d), 0.0)
+
+
+def leg_with_lower_ankle(m: Measured, min_diff_m: float = ANKLE_EVIDENCE_M) -> np.ndarray:
+    """(T,) +1 where the left ankle is at least `min_diff_m` lower than the right (world landmarks, along
+    the camera's up, which the pose model gets right from any side), -1 for the reverse, 0 otherwise."""
+    d = m["world_right_ankle_height_m"] - m["world_left_ankle_height_m"]
+    return np.where(np.isfinite(d) & (np.abs(d) >= min_diff_m), np.sign(d), 0.0)
+
+
+def working_leg_evidence(m: Measured, views: np.ndarray) -> np.ndarray:
+    """(T,) which leg works: the foot on the floor where the feet are at clearly different heights, else
+    the leg with more hip flexion, except from behind, where the pose model's depth (and so hip flexion)
+    cannot be trusted."""
+    ankle = leg_with_lower_ankle(m)
+    hip = np.where(np.asarray(views, dtype=object) == "back", 0.0, leg_with_more_hip_flexion(m))
+    return np.where(ankle != 0, ankle, hip)
 
 
 def measured_or_world(m: Measured, key: str) -> np.ndarray:
@@ -60,7 +80,7 @@ class SplitSquat(Analyser):
     )
 
     def side_evidence(self, m: Measured, views: np.ndarray) -> np.ndarray:
-        return leg_with_more_hip_flexion(m)
+        return working_leg_evidence(m, views)
 
     def drive(self, m: Measured, side: Side | None) -> np.ndarray:
         if side is None:

@@ -19,11 +19,14 @@ from glutecam.metrics.trunk import trunk_forward_lean_deg, trunk_inclination_deg
 from glutecam.view import NO_VIEW, SOURCES, why_not
 
 LEGS = ("left", "right")
-#: A segment seen from the image only while within this angle of the image plane; beyond it the image
-#: angle is inflated by foreshortening (a 20 deg lean of a trunk hinged 60 deg towards the camera reads 36)
-#: and world landmarks are used instead.
+#: A segment is read from the image only while within this angle of the image plane; beyond it the image
+#: angle is inflated by foreshortening (a 20 deg lean of a trunk hinged 60 deg towards the camera reads 36).
+#: World landmarks are no substitute there: on the rendered clips MediaPipe's world trunk read 12-15 deg of
+#: lean in a clean single-leg RDL seen from the front. So the value is left empty.
 IN_PLANE_MAX_DEG = 30.0
 FPPA_UNDEFINED = "the thigh points along the line of sight, so the knee has no frontal-plane angle"
+TRUNK_OFF_PLANE = "the trunk is turned more than 30 deg out of the image plane"
+THIGH_OFF_PLANE = "the thigh is turned more than 30 deg out of the image plane"
 HIPS = (Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
 SHOULDERS = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
 
@@ -40,7 +43,8 @@ class Measured:
     `trunk_forward_lean_deg`, `<leg>_hip_flexion_deg`, `<leg>_hip_abduction_deg`, `<leg>_knee_flexion_deg`,
     `<leg>_fppa_deg` (view-checked), and the view-independent 3-D signals that drive rep counting and side
     detection: `trunk_inclination_deg`, `world_<leg>_hip_flexion_deg`, `world_<leg>_hip_abduction_deg`,
-    `world_<leg>_knee_flexion_deg`.
+    `world_<leg>_knee_flexion_deg`, `world_<leg>_ankle_height_m` (above the hips' midpoint, along the
+    camera's up).
     """
 
     values: dict[str, np.ndarray]
@@ -87,25 +91,30 @@ def _side_lateral(views: np.ndarray) -> np.ndarray:
     return lat
 
 
-def _flat_or_world(flat: np.ndarray, image_val: np.ndarray, world_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(image value where the segment lies near the image plane, else the world value; world value)."""
-    return np.where(flat, image_val, world_val), world_val
+def out_of_image_plane(segment_m: np.ndarray, max_deg: float = IN_PLANE_MAX_DEG) -> np.ndarray:
+    """(T,) True where world segment vectors (T, 3) are surely more than `max_deg` out of the image plane
+    (False where unknown)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(segment_m[:, 2]) > np.sin(np.radians(max_deg)) * np.linalg.norm(segment_m, axis=-1)
+
+
+Geometry = dict[str, tuple[np.ndarray, str]]
 
 
 def _image_and_world(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy: np.ndarray,
-                     up_m: np.ndarray) -> dict[str, tuple[np.ndarray | None, np.ndarray | None]]:
-    """(image-based, world-based) value of each view-checked key, for every frame."""
+                     up_m: np.ndarray) -> tuple[dict[str, tuple[np.ndarray | None, np.ndarray | None]], Geometry]:
+    """(image-based, world-based) value of each view-checked key for every frame, and for some keys the
+    frames where the pose itself leaves the image value undefined, with the reason."""
     img_lat = image_xy[:, HIPS[0]] - image_xy[:, HIPS[1]]
     img_trunk = _mid(image_xy, SHOULDERS) - _mid(image_xy, HIPS)
     side_lat = _side_lateral(views)
     w_lat = world_m[:, HIPS[0]] - world_m[:, HIPS[1]]
     w_trunk = _mid(world_m, SHOULDERS) - _mid(world_m, HIPS)
-    trunk_flat = in_image_plane(w_trunk)
+    geometry: Geometry = {"trunk_lean_left_deg": (out_of_image_plane(w_trunk), TRUNK_OFF_PLANE)}
+    lean = trunk_lateral_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), img_lat, up_xy)
     out: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {
-        "trunk_lean_left_deg": _flat_or_world(
-            trunk_flat,
-            trunk_lateral_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), img_lat, up_xy),
-            trunk_lateral_lean_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), w_lat, up_m)),
+        "trunk_lean_left_deg": (np.where(geometry["trunk_lean_left_deg"][0], np.nan, lean),
+                                trunk_lateral_lean_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), w_lat, up_m)),
         "trunk_forward_lean_deg": (
             trunk_forward_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), side_lat, up_xy),
             trunk_forward_lean_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), w_lat, up_m),
@@ -116,22 +125,18 @@ def _image_and_world(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarra
         other = _lm("right" if leg == "left" else "left", "hip")
         out[f"{leg}_hip_flexion_deg"] = (hip_flexion_deg(image_xy[:, hip], image_xy[:, knee], side_lat, img_trunk),
                                          hip_flexion_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk))
-        w_abd = hip_abduction_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk, leg)
-        out[f"{leg}_hip_abduction_deg"] = _flat_or_world(
-            in_image_plane(world_m[:, knee] - world_m[:, hip]),
-            hip_abduction_deg(image_xy[:, hip], image_xy[:, knee], img_lat, img_trunk, leg), w_abd)
+        off = out_of_image_plane(world_m[:, knee] - world_m[:, hip])
+        geometry[f"{leg}_hip_abduction_deg"] = (off, THIGH_OFF_PLANE)
+        abd = hip_abduction_deg(image_xy[:, hip], image_xy[:, knee], img_lat, img_trunk, leg)
+        out[f"{leg}_hip_abduction_deg"] = (np.where(off, np.nan, abd),
+                                           hip_abduction_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk, leg))
         out[f"{leg}_knee_flexion_deg"] = (knee_flexion_deg(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle]),
                                           knee_flexion_deg(world_m[:, hip], world_m[:, knee], world_m[:, ankle]))
         fppa = fppa_deg(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle], image_xy[:, other] - image_xy[:, hip])
-        defined = fppa_defined(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle], up_xy)
-        out[f"{leg}_fppa_deg"] = (np.where(defined, fppa, np.nan), None)
-    return out
-
-
-def in_image_plane(segment_m: np.ndarray, max_deg: float = IN_PLANE_MAX_DEG) -> np.ndarray:
-    """(T,) whether world segment vectors (T, 3) lie within `max_deg` of the image plane."""
-    with np.errstate(invalid="ignore"):
-        return np.abs(segment_m[:, 2]) <= np.sin(np.radians(max_deg)) * np.linalg.norm(segment_m, axis=-1)
+        undefined = ~fppa_defined(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle], up_xy)
+        geometry[f"{leg}_fppa_deg"] = (undefined, FPPA_UNDEFINED)
+        out[f"{leg}_fppa_deg"] = (np.where(undefined, np.nan, fppa), None)
+    return out, geometry
 
 
 def _pick(views: np.ndarray, metric: str, image_val: np.ndarray | None, world_val: np.ndarray | None) -> np.ndarray:
@@ -145,22 +150,25 @@ def _pick(views: np.ndarray, metric: str, image_val: np.ndarray | None, world_va
     return out
 
 
-def _reasons(key: str, values: np.ndarray, views: np.ndarray, image_xy: np.ndarray, world_m: np.ndarray) -> np.ndarray:
+def _reasons(key: str, values: np.ndarray, views: np.ndarray, image_xy: np.ndarray, world_m: np.ndarray,
+             geometry: Geometry) -> np.ndarray:
     metric = RULE[key]
     reasons = np.full(len(values), "", dtype=object)
     need = _required(key)
+    pose_mask, pose_why = geometry.get(key, (np.zeros(len(values), bool), ""))
     for i in np.flatnonzero(~np.isfinite(values)):
         view = views[i]
         why = why_not(metric, view)
         if not why:
-            pts = image_xy[i] if SOURCES[metric].get(view) == "image" else world_m[i]
+            from_image = SOURCES[metric].get(view) == "image"
+            pts = image_xy[i] if from_image else world_m[i]
             missing = [lm for lm in need if not np.isfinite(pts[lm]).all()]
             if missing and len(missing) == len(need) and not np.isfinite(pts).any():
                 why = "no person detected"
             elif missing:
                 why = "low visibility: " + ", ".join(lm.name.lower().replace("_", " ") for lm in missing)
-            elif metric == "fppa_deg":
-                why = FPPA_UNDEFINED
+            elif from_image and pose_mask[i]:
+                why = pose_why
             else:
                 why = "degenerate geometry (landmarks on top of each other)"
         reasons[i] = why
@@ -168,12 +176,14 @@ def _reasons(key: str, values: np.ndarray, views: np.ndarray, image_xy: np.ndarr
 
 
 def measure(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy: np.ndarray, up_m: np.ndarray,
-            pelvis_estimator: PelvisEstimator = estimate_pelvis) -> Measured:
+            pelvis_estimator: PelvisEstimator = estimate_pelvis, signal_world_m: np.ndarray | None = None) -> Measured:
     """All metrics for frames `image_xy` (T, 33, 2) px and `world_m` (T, 33, 3) m (NaN = missing), given
-    each frame's view (T,) and reference up vectors (`glutecam.view.reference_up`)."""
+    each frame's view (T,) and reference up vectors (`glutecam.view.reference_up`). The view-independent
+    signals (`trunk_inclination_deg`, `world_*`) come from `signal_world_m` if given (e.g. landmarks kept
+    whatever their visibility), else from `world_m`."""
     views = np.asarray(views, dtype=object)
     pelvis = pelvis_estimator(image_xy, world_m, up_xy, up_m)
-    pairs = _image_and_world(image_xy, world_m, views, up_xy, up_m)
+    pairs, geometry = _image_and_world(image_xy, world_m, views, up_xy, up_m)
     pairs["pelvis_obliquity_deg"] = (pelvis.obliquity_deg, None)
     pairs["pelvis_yaw_deg"] = (None, pelvis.yaw_deg)
     values: dict[str, np.ndarray] = {}
@@ -181,15 +191,17 @@ def measure(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy:
     for key in RULE:
         img, wld = pairs[key]
         values[key] = _pick(views, RULE[key], img, wld)
-        reasons[key] = _reasons(key, values[key], views, image_xy, world_m)
-    w_lat = world_m[:, HIPS[0]] - world_m[:, HIPS[1]]
-    w_trunk = _mid(world_m, SHOULDERS) - _mid(world_m, HIPS)
-    values["trunk_inclination_deg"] = trunk_inclination_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), up_m)
+        reasons[key] = _reasons(key, values[key], views, image_xy, world_m, geometry)
+    sw = world_m if signal_world_m is None else signal_world_m
+    w_lat = sw[:, HIPS[0]] - sw[:, HIPS[1]]
+    w_trunk = _mid(sw, SHOULDERS) - _mid(sw, HIPS)
+    values["trunk_inclination_deg"] = trunk_inclination_deg(_mid(sw, HIPS), _mid(sw, SHOULDERS), up_m)
     for leg in LEGS:
-        hip, knee, ankle = world_m[:, _lm(leg, "hip")], world_m[:, _lm(leg, "knee")], world_m[:, _lm(leg, "ankle")]
+        hip, knee, ankle = sw[:, _lm(leg, "hip")], sw[:, _lm(leg, "knee")], sw[:, _lm(leg, "ankle")]
         values[f"world_{leg}_hip_flexion_deg"] = hip_flexion_deg(hip, knee, w_lat, w_trunk)
         values[f"world_{leg}_hip_abduction_deg"] = hip_abduction_deg(hip, knee, w_lat, w_trunk, leg)
         values[f"world_{leg}_knee_flexion_deg"] = knee_flexion_deg(hip, knee, ankle)
+        values[f"world_{leg}_ankle_height_m"] = -(ankle[:, 1] - _mid(sw, HIPS)[:, 1])  # y points down
     no_person = views == NO_VIEW
     for key in values:
         values[key] = np.where(no_person, np.nan, values[key])

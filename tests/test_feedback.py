@@ -249,20 +249,15 @@ def test_cost_per_frame_is_far_below_a_millisecond():
 
 # -- on synthetic pose tracks, through the real analysers ------------------------------------------------------
 
-def _signal(clip, code):
-    """The true value of the fault's measure per frame, signed so that larger = worse."""
-    t = clip.truth
-    return {"pelvic_drop": t["pelvic_drop_deg"], "hip_hike": -t["pelvic_drop_deg"],
-            "pelvic_rotation": np.abs(t["pelvis_rotation_deg"]), "hip_flexion": t["hip_flexion_deg"]}[code]
-
-
 @pytest.mark.parametrize("exercise, faults, code, text", [
     ("split-squat", {"drop_deg": 9.0}, "pelvic_drop", "Keep your left hip up"),  # right leg in front
-    ("single-leg-rdl", {"rotation_deg": 12.0}, "pelvic_rotation", "Keep your hips square to the floor: don't open up"),
+    ("single-leg-rdl", {"drop_deg": 9.0}, "pelvic_drop", "Keep your right hip up"),  # standing on the left
     ("side-lying-abduction", {"hip_flexion_deg": 25.0}, "hip_flexion", "Take the leg back before lifting"),
     ("side-lying-abduction", {"drop_deg": -9.0}, "hip_hike", "Keep your top hip down, away from your ribs"),
 ])
 def test_on_a_synthetic_set_the_faulty_rep_is_cued_in_time_and_the_clean_ones_praised(exercise, faults, code, text):
+    """The analysers measure; the feedback layer must say it within a few frames of the analyser seeing the
+    fault, stop soon after, and say nothing but praise around the clean reps."""
     from glutecam.analysers import get_analyser
     from glutecam.feedback import thresholds_from_config
     from glutecam.track import FramePose
@@ -274,28 +269,32 @@ def test_on_a_synthetic_set_the_faulty_rep_is_cued_in_time_and_the_clean_ones_pr
     track = clip.track
     analyser = get_analyser(exercise)
     live = analyser.live(fps=track.fps)
-    threshold = thresholds_from_config(analyser.config, exercise)[code][0]
     timing = FeedbackTiming()
     fb = FeedbackEngine(exercise, thresholds=thresholds_from_config(analyser.config, exercise), timing=timing,
                         fault_rules=analyser.rules)
-    out = []
+    out, reported = [], []
     for i in range(len(track)):
         pose = FramePose(int(track.frame_index[i]), float(track.time_s[i]), track.image_px[i], track.visibility[i],
                          track.presence[i], track.world_m[i], 1)
         s = live.update(pose)
         out.append(fb.update(s, coaching=s.baseline_ready))
-    t = track.time_s
-    beyond = _signal(clip, code) > threshold
-    t_on, t_off = t[beyond][0], t[beyond][-1]  # the truth crosses the threshold in rep 2, and back
+        reported.append(any(f.code == code for f in s.active_faults))
+    reported = np.array(reported)
+    assert reported.any(), f"the analyser never reported {code} in the faulty rep"
+    sustained = reported[:-1] & reported[1:]  # a one-frame report is noise the cue must not follow
+    first_report, last_report = np.flatnonzero(sustained)[0], np.flatnonzero(reported)[-1]
     shown = np.array([o.cue is not None and o.cue.code == code for o in out])
-    assert shown.any() and {o.cue.text for o, s in zip(out, shown) if s} == {text}
-    first = t[shown][0]
-    assert t_on - 0.1 <= first <= t_on + 0.35  # said within about ten frames of the fault passing the threshold
-    assert t[shown][-1] <= t_off + timing.min_hold_s + timing.release_s + 0.35  # and gone soon after it ends
-    # nothing but praise around the clean reps; praise after each of them
-    faults_said = np.array([o.cue is not None and o.cue.severity in ("minor", "major") for o in out])
+    assert {o.cue.text for o, s in zip(out, shown) if s} == {text}
+    first_shown, last_shown = np.flatnonzero(shown)[[0, -1]]
+    assert first_report <= first_shown <= first_report + 3  # within three frames of the analyser seeing it
+    hold = (timing.min_hold_s + timing.release_s) * track.fps
+    assert last_shown <= last_report + hold + 3  # and gone once it has stopped (hold and release)
+    # the faulty rep is the truth's rep 2; around the clean reps, nothing but praise
+    t = track.time_s
     rep2 = clip.reps[1]
+    faults_said = np.array([o.cue is not None and o.cue.severity in ("minor", "major") for o in out])
     outside = (t < rep2.start_s) | (t > rep2.end_s + timing.min_hold_s + timing.release_s)
     assert not (faults_said & outside).any()
+    assert rep2.start_s <= t[first_shown] <= rep2.end_s
     praised = [t[i] for i, o in enumerate(out) if o.changed and o.cue is not None and o.cue.severity == "praise"]
     assert len(praised) == 2 and praised[0] < rep2.start_s < rep2.end_s < praised[1]

@@ -46,8 +46,8 @@ def test_ctrl_c_keeps_the_set_so_far_and_prints_the_summary(tmp_path, synth_dir,
                              str(synth_dir / CLIP), "--no-window", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until the first rep is written (the clip plays in real time)
-        if (out / "reps.jsonl").exists() and (out / "reps.jsonl").read_text().strip():
+    while time.monotonic() < deadline:  # wait until the first rep is counted (the clip plays in real time)
+        if (out / "reps.jsonl").exists() and '"counted": true' in (out / "reps.jsonl").read_text():
             break
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)

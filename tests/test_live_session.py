@@ -98,15 +98,16 @@ def test_a_set_is_coached_from_setup_to_summary(tmp_path, track, synth_dir):
     assert [e["event"] for e in events(tmp_path)][:3] == ["analysis_started", "setup_done", "counting"]
 
 
-def same_reps(live_reps, offline_reps, samples_s, n_samples=2, threshold=5.0):
-    """Same rep windows (within `n_samples` of the track, `samples_s` apart: live filters are causal,
-    offline ones zero-lag, so a threshold crossing can move by a sample or two), peak drop within 1.5 deg,
-    and the same verdict wherever the drop is not within 1.5 deg of the threshold (where one noisy frame
-    can tip it)."""
+def same_reps(live_reps, offline_reps, threshold=5.0, min_overlap=0.8):
+    """The same reps: as many, each pair covering the same stretch of time (intersection over union at
+    least `min_overlap`: live filters are causal and offline ones zero-lag, so where a rep's signal crosses
+    its threshold can move by a few frames), peak pelvic drop within 1.5 deg, and the same verdict wherever
+    that drop is not within 1.5 deg of the threshold (where one noisy frame can tip it)."""
     assert len(live_reps) == len(offline_reps)
-    tol = n_samples * samples_s + 1e-3
     for a, b in zip(live_reps, offline_reps):
-        assert abs(a.start_s - b.start_s) <= tol and abs(a.end_s - b.end_s) <= tol
+        inter = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
+        union = max(a.end_s, b.end_s) - min(a.start_s, b.start_s)
+        assert inter / union >= min_overlap, (a, b)
         assert abs(a.peak_pelvic_drop_deg - b.peak_pelvic_drop_deg) <= 1.5
         if abs(b.peak_pelvic_drop_deg - threshold) > 1.5:
             assert a.verdict == b.verdict
@@ -116,7 +117,7 @@ def test_the_same_reps_live_as_offline_on_the_same_track(tmp_path, track):
     result, _ = run(tmp_path, track)
     saved = PoseTrack.load(tmp_path / "track.npz")
     offline = get_analyser("split-squat").analyse(saved).set.reps
-    same_reps(result.reps, offline, samples_s=1 / 30)
+    same_reps(result.reps, offline)
 
 
 def test_set_up_that_never_suits_the_exercise_counts_nothing_and_says_why(tmp_path, track):
@@ -243,6 +244,4 @@ def test_realtime_replay_with_the_pose_model(tmp_path, synth_dir, model_ready):
     # the offline analyser finds the same reps on the track the live session recorded
     saved = PoseTrack.load(tmp_path / "track.npz")
     assert saved.fps == pytest.approx(s["analysis_fps"], rel=0.01)  # the rate the loop achieved, not 30
-    # (frames arrive unevenly here, dropped ones leaving gaps of 2-5 frames: allow 3 typical gaps)
-    spacing = float(np.median(np.diff(saved.time_s)))
-    same_reps(result.reps, analyser.analyse(saved).set.reps, samples_s=spacing, n_samples=3)
+    same_reps(result.reps, analyser.analyse(saved).set.reps)

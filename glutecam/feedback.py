@@ -116,7 +116,10 @@ REP_CUES: dict[str, dict[str, str]] = {
                     "side-lying-abduction": "Lift a little higher next rep", "": "A little more range next rep"},
     "rushed": {"": "Slow down: about two seconds each way"},
 }
-PRAISE = ("Good rep: hips level", "Nice and steady", "Great control")
+PRAISE: dict[str, tuple[str, ...]] = {
+    "": ("Good rep: hips level", "Nice and steady", "Great control"),
+    "side-lying-abduction": ("Good rep: hips still", "Nice and steady", "Great control"),
+}
 
 
 def free_side(exercise: str | None, working: str | None) -> str | None:
@@ -289,7 +292,8 @@ class FeedbackEngine:
         timing = self.timing
         if verdict == "good" and not codes:
             index = int(getattr(rep, "index", self._reps) or self._reps)
-            cue = Cue("praise", PRAISE[(index - 1) % len(PRAISE)], "praise", 0, t)
+            praise = PRAISE.get(self.exercise) or PRAISE[""]
+            cue = Cue("praise", praise[(index - 1) % len(praise)], "praise", 0, t)
             self._transient = _Transient(cue, t + timing.praise_s)
             return
         for code, texts in REP_CUES.items():

@@ -245,3 +245,17 @@ def test_realtime_replay_with_the_pose_model(tmp_path, synth_dir, model_ready):
     saved = PoseTrack.load(tmp_path / "track.npz")
     assert saved.fps == pytest.approx(s["analysis_fps"], rel=0.01)  # the rate the loop achieved, not 30
     same_reps(result.reps, analyser.analyse(saved).set.reps)
+
+
+def test_newest_frames_passes_on_why_the_camera_stopped():
+    class Unplugged:
+        error = None
+
+        def __iter__(self):
+            for i in range(5):
+                yield Frame(np.zeros((4, 4, 3), np.uint8), i, i / 30, time.monotonic())
+            self.error = "the camera stopped delivering frames (unplugged?)"
+
+    src = NewestFrames(Unplugged())
+    got = [f.index for f in src]
+    assert got[-1] == 4 and src.error == "the camera stopped delivering frames (unplugged?)"

@@ -167,6 +167,12 @@ def test_quitting_early_keeps_everything_so_far(tmp_path, track, keys, close_aft
     assert json.loads((tmp_path / "session.json").read_text())["complete"] is True
 
 
+def test_quitting_before_the_analysis_starts_still_keeps_the_frames(tmp_path, track):
+    result, _ = run(tmp_path, track, keys={3: "q"})
+    assert result.set is None and len(PoseTrack.load(tmp_path / "track.npz")) == 3
+    assert len(rows(tmp_path)) == 3 and "never completed" in " ".join(result.summary["warnings"])
+
+
 def test_ctrl_c_mid_set_keeps_the_reps_and_prints_a_summary(tmp_path, track):
     def interrupt(n, image):
         if n == 200:  # after rep 2

@@ -518,6 +518,8 @@ class LiveSession:
         from glutecam.results import SetResult
 
         set_result = None
+        self.writer.poses.extend(self._pending)  # frames seen before the analysis started are kept too
+        self._pending = []
         side = (getattr(self.live, "side", None) if self.live is not None else None) or self.options.side
         if self.live is not None:
             try:

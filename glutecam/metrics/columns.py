@@ -9,6 +9,7 @@ and has a reason; a value is never guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -99,54 +100,62 @@ def out_of_image_plane(segment_m: np.ndarray, max_deg: float = IN_PLANE_MAX_DEG)
 
 
 Geometry = dict[str, tuple[np.ndarray, str]]
+Candidate = Callable[[], np.ndarray]
 
 
-def _image_and_world(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy: np.ndarray,
-                     up_m: np.ndarray) -> tuple[dict[str, tuple[np.ndarray | None, np.ndarray | None]], Geometry]:
-    """(image-based, world-based) value of each view-checked key for every frame, and for some keys the
-    frames where the pose itself leaves the image value undefined, with the reason."""
-    img_lat = image_xy[:, HIPS[0]] - image_xy[:, HIPS[1]]
-    img_trunk = _mid(image_xy, SHOULDERS) - _mid(image_xy, HIPS)
+def _candidates(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy: np.ndarray,
+                up_m: np.ndarray, geometry: Geometry) -> dict[str, tuple[Candidate | None, Candidate | None]]:
+    """For each view-checked key, how to compute it from image and from world landmarks (None: not from
+    that source). Computed only for the sources some frame's view asks for (live: one frame, one view).
+    Image functions record in `geometry` the frames where the pose itself leaves the value undefined."""
+    img_hip, img_sho = _mid(image_xy, HIPS), _mid(image_xy, SHOULDERS)
+    w_hip, w_sho = _mid(world_m, HIPS), _mid(world_m, SHOULDERS)
+    img_lat, img_trunk = image_xy[:, HIPS[0]] - image_xy[:, HIPS[1]], img_sho - img_hip
+    w_lat, w_trunk = world_m[:, HIPS[0]] - world_m[:, HIPS[1]], w_sho - w_hip
     side_lat = _side_lateral(views)
-    w_lat = world_m[:, HIPS[0]] - world_m[:, HIPS[1]]
-    w_trunk = _mid(world_m, SHOULDERS) - _mid(world_m, HIPS)
-    geometry: Geometry = {"trunk_lean_left_deg": (out_of_image_plane(w_trunk), TRUNK_OFF_PLANE)}
-    lean = trunk_lateral_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), img_lat, up_xy)
-    out: dict[str, tuple[np.ndarray | None, np.ndarray | None]] = {
-        "trunk_lean_left_deg": (np.where(geometry["trunk_lean_left_deg"][0], np.nan, lean),
-                                trunk_lateral_lean_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), w_lat, up_m)),
-        "trunk_forward_lean_deg": (
-            trunk_forward_lean_deg(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), side_lat, up_xy),
-            trunk_forward_lean_deg(_mid(world_m, HIPS), _mid(world_m, SHOULDERS), w_lat, up_m),
-        ),
+
+    def undefined_where(key: str, mask: np.ndarray, why: str, value: np.ndarray) -> np.ndarray:
+        geometry[key] = (mask, why)
+        return np.where(mask, np.nan, value)
+
+    out: dict[str, tuple[Candidate | None, Candidate | None]] = {
+        "trunk_lean_left_deg": (
+            lambda: undefined_where("trunk_lean_left_deg", out_of_image_plane(w_trunk), TRUNK_OFF_PLANE,
+                                    trunk_lateral_lean_deg(img_hip, img_sho, img_lat, up_xy)),
+            lambda: trunk_lateral_lean_deg(w_hip, w_sho, w_lat, up_m)),
+        "trunk_forward_lean_deg": (lambda: trunk_forward_lean_deg(img_hip, img_sho, side_lat, up_xy),
+                                   lambda: trunk_forward_lean_deg(w_hip, w_sho, w_lat, up_m)),
     }
     for leg in LEGS:
         hip, knee, ankle = _lm(leg, "hip"), _lm(leg, "knee"), _lm(leg, "ankle")
         other = _lm("right" if leg == "left" else "left", "hip")
-        out[f"{leg}_hip_flexion_deg"] = (hip_flexion_deg(image_xy[:, hip], image_xy[:, knee], side_lat, img_trunk),
-                                         hip_flexion_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk))
-        off = out_of_image_plane(world_m[:, knee] - world_m[:, hip])
-        geometry[f"{leg}_hip_abduction_deg"] = (off, THIGH_OFF_PLANE)
-        abd = hip_abduction_deg(image_xy[:, hip], image_xy[:, knee], img_lat, img_trunk, leg)
-        out[f"{leg}_hip_abduction_deg"] = (np.where(off, np.nan, abd),
-                                           hip_abduction_deg(world_m[:, hip], world_m[:, knee], w_lat, w_trunk, leg))
-        out[f"{leg}_knee_flexion_deg"] = (knee_flexion_deg(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle]),
-                                          knee_flexion_deg(world_m[:, hip], world_m[:, knee], world_m[:, ankle]))
-        fppa = fppa_deg(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle], image_xy[:, other] - image_xy[:, hip])
-        undefined = ~fppa_defined(image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle], up_xy)
-        geometry[f"{leg}_fppa_deg"] = (undefined, FPPA_UNDEFINED)
-        out[f"{leg}_fppa_deg"] = (np.where(undefined, np.nan, fppa), None)
-    return out, geometry
+        ih, ik, ia, wh, wk, wa = (image_xy[:, hip], image_xy[:, knee], image_xy[:, ankle],
+                                  world_m[:, hip], world_m[:, knee], world_m[:, ankle])
+        out[f"{leg}_hip_flexion_deg"] = (lambda ih=ih, ik=ik: hip_flexion_deg(ih, ik, side_lat, img_trunk),
+                                         lambda wh=wh, wk=wk: hip_flexion_deg(wh, wk, w_lat, w_trunk))
+        out[f"{leg}_hip_abduction_deg"] = (
+            lambda ih=ih, ik=ik, wh=wh, wk=wk, leg=leg: undefined_where(
+                f"{leg}_hip_abduction_deg", out_of_image_plane(wk - wh), THIGH_OFF_PLANE,
+                hip_abduction_deg(ih, ik, img_lat, img_trunk, leg)),
+            lambda wh=wh, wk=wk, leg=leg: hip_abduction_deg(wh, wk, w_lat, w_trunk, leg))
+        out[f"{leg}_knee_flexion_deg"] = (lambda ih=ih, ik=ik, ia=ia: knee_flexion_deg(ih, ik, ia),
+                                          lambda wh=wh, wk=wk, wa=wa: knee_flexion_deg(wh, wk, wa))
+        out[f"{leg}_fppa_deg"] = (
+            lambda ih=ih, ik=ik, ia=ia, leg=leg, other=other: undefined_where(
+                f"{leg}_fppa_deg", ~fppa_defined(ih, ik, ia, up_xy), FPPA_UNDEFINED,
+                fppa_deg(ih, ik, ia, image_xy[:, other] - ih)),
+            None)
+    return out
 
 
-def _pick(views: np.ndarray, metric: str, image_val: np.ndarray | None, world_val: np.ndarray | None) -> np.ndarray:
+def _pick(views: np.ndarray, metric: str, image_fn: Candidate | None, world_fn: Candidate | None) -> np.ndarray:
     rule = SOURCES[metric]
     src = np.array([rule.get(v, "") for v in views], dtype=object)
     out = np.full(len(views), np.nan)
-    if image_val is not None:
-        out = np.where(src == "image", image_val, out)
-    if world_val is not None:
-        out = np.where(src == "world", world_val, out)
+    if image_fn is not None and (src == "image").any():
+        out = np.where(src == "image", image_fn(), out)
+    if world_fn is not None and (src == "world").any():
+        out = np.where(src == "world", world_fn(), out)
     return out
 
 
@@ -183,14 +192,14 @@ def measure(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy:
     whatever their visibility), else from `world_m`."""
     views = np.asarray(views, dtype=object)
     pelvis = pelvis_estimator(image_xy, world_m, up_xy, up_m)
-    pairs, geometry = _image_and_world(image_xy, world_m, views, up_xy, up_m)
-    pairs["pelvis_obliquity_deg"] = (pelvis.obliquity_deg, None)
-    pairs["pelvis_yaw_deg"] = (None, pelvis.yaw_deg)
+    geometry: Geometry = {}
+    how = _candidates(image_xy, world_m, views, up_xy, up_m, geometry)
+    how["pelvis_obliquity_deg"] = (lambda: pelvis.obliquity_deg, None)
+    how["pelvis_yaw_deg"] = (None, lambda: pelvis.yaw_deg)
     values: dict[str, np.ndarray] = {}
     reasons: dict[str, np.ndarray] = {}
     for key in RULE:
-        img, wld = pairs[key]
-        values[key] = _pick(views, RULE[key], img, wld)
+        values[key] = _pick(views, RULE[key], *how[key])
         reasons[key] = _reasons(key, values[key], views, image_xy, world_m, geometry)
     sw = world_m if signal_world_m is None else signal_world_m
     w_lat = sw[:, HIPS[0]] - sw[:, HIPS[1]]

@@ -44,6 +44,14 @@ def _quiet_stderr():
         os.close(fd)
 
 
+def _to_rgb(image_bgr: np.ndarray) -> np.ndarray:
+    """A contiguous RGB copy for MediaPipe. OpenCV's conversion is ~10x faster than copying the reversed
+    channel view with numpy (a strided byte copy, 10+ ms a 1080p frame) and releases the GIL meanwhile."""
+    import cv2
+
+    return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+
+
 @dataclass
 class Candidate:
     """One person as MediaPipe returned them, already in arrays."""
@@ -180,7 +188,7 @@ class PoseEstimator:
         if self._landmarker is None:
             raise RuntimeError("PoseEstimator.process called outside its `with` block")
         h, w = frame.image.shape[:2]
-        rgb = np.ascontiguousarray(frame.image[:, :, ::-1])
+        rgb = _to_rgb(frame.image)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         ts = self._timestamp_ms(frame.time_s)
         if self._calls < 2:  # the C++ side logs its set-up notes on the first inferences
@@ -242,7 +250,7 @@ class LivePoseEstimator(PoseEstimator):
         ts = self._timestamp_ms(frame.time_s)
         with self._lock:
             self._pending[ts] = frame
-        rgb = np.ascontiguousarray(frame.image[:, :, ::-1])
+        rgb = _to_rgb(frame.image)
         self._landmarker.detect_async(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), ts)
 
     def results(self) -> list[tuple[Frame, FramePose]]:

@@ -212,8 +212,11 @@ cli.add_command(live_cli)
 
 def main() -> None:
     from glutecam.interrupts import install_sigterm_handler
+    from glutecam.privacy import block_model_telemetry
 
     install_sigterm_handler()  # SIGTERM (kill, schedulers) stops like Ctrl+C: results so far are kept
+    if sys.argv[1:3] != ["models", "download"]:  # the one command that needs the network
+        block_model_telemetry()  # MediaPipe would post usage metrics to Google (see glutecam.privacy)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

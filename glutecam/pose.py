@@ -144,9 +144,6 @@ class PoseEstimator:
     def _options(self, running_mode, callback=None):
         from mediapipe.tasks.python import BaseOptions, vision
 
-        from glutecam.privacy import block_model_telemetry
-
-        block_model_telemetry()  # MediaPipe would otherwise post usage metrics to Google (glutecam.privacy)
         return vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model.path)),
             running_mode=running_mode,

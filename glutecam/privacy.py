@@ -3,10 +3,13 @@
 MediaPipe Tasks (the pose model's runtime) posts usage metrics to Google (`https://play.googleapis.com/log`;
 see "Privacy Notice" in MediaPipe's package description) from a thread of its own, through the libcurl
 built into `libmediapipe.so`, with no switch to turn it off. That libcurl honours the standard proxy
-variables, so before a pose model is created glutecam points `https_proxy` at a scheme that does not exist:
-every such request then fails inside curl before any name lookup or connection, and the model runs exactly
-as before. Only this process's environment is changed, and only in commands that run the model (never in
-`glutecam models download`, which needs the network and any proxy the user has set).
+variables, so the `glutecam` command points `https_proxy` at a scheme that does not exist: every such request
+then fails inside curl before any name lookup or connection, and the model runs exactly as before. Only the
+command's own environment is changed (its batch workers inherit it), in every command but
+`glutecam models download`, which needs the network and any proxy the user has set.
+
+As a library, glutecam leaves your environment alone (other HTTP clients in your process honour the same
+variables); call `block_model_telemetry()` yourself, before creating a pose model, to get the same privacy.
 
 >>> env = {"no_proxy": "*", "PATH": "/bin"}
 >>> block_model_telemetry(env)

@@ -58,6 +58,14 @@ def private_history_db(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_model_telemetry() -> None:
+    """Pose models run in the test process post no usage metrics either (see glutecam.privacy)."""
+    from glutecam.privacy import block_model_telemetry
+
+    block_model_telemetry()
+
+
 _TRACKS: dict[tuple[str, int], object] = {}
 
 

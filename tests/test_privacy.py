@@ -82,7 +82,9 @@ def offline(tmp_path: Path, *args, cwd=None, wrap: list[str] | None = None,
     (hook / "sitecustomize.py").write_text(BLOCKER)
     log = tmp_path / "net.log"
     log.write_text("")
-    env = {**os.environ, "PYTHONPATH": str(hook), "GLUTECAM_TEST_NET_LOG": str(log),
+    # without the test process's own telemetry block (conftest): each command must block by itself
+    inherited = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "all_proxy", "no_proxy")}
+    env = {**inherited, "PYTHONPATH": str(hook), "GLUTECAM_TEST_NET_LOG": str(log),
            "GLUTECAM_DB": str(tmp_path / "history.sqlite"), "MPLCONFIGDIR": str(tmp_path / "mpl"),
            **(env_extra or {})}
     cmd = [*(wrap or []), sys.executable, "-m", "glutecam", *map(str, args)]
@@ -145,6 +147,19 @@ def test_analysis_makes_no_network_system_call(tmp_path, clip, model_ready):
     assert proc.returncode == 0, proc.stderr
     calls = [line for line in trace.read_text().splitlines() if re.search(r"\b(connect|sendto|sendmsg)\(", line)]
     assert not [c for c in calls if "AF_INET" in c], calls
+
+
+def test_as_a_library_glutecam_leaves_the_proxy_settings_alone(monkeypatch, model_ready):
+    """Only the command blocks MediaPipe's metrics by proxy variables: a notebook's other HTTP clients
+    honour the same variables, so creating a pose model must not change them."""
+    from glutecam.pose import PoseEstimator
+
+    sentinel = "glutecam-test-sentinel://not-a-proxy"  # an unsupported scheme: fails locally, like ours
+    monkeypatch.setenv("https_proxy", sentinel)
+    monkeypatch.setenv("no_proxy", "example.org")
+    with PoseEstimator(max_people=1):
+        pass
+    assert os.environ["https_proxy"] == sentinel and os.environ["no_proxy"] == "example.org"
 
 
 def test_no_shell_command_strings_in_the_package():

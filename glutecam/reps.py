@@ -33,7 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import find_peaks
 
-from glutecam.filters import runs
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 
 from glutecam.analysers import get_analyser
 from tests.judging import FaultCase, analyse_schedule, check_case, codes
-from tests.synthetic import REALISTIC, Noise, camera_for, side_lying_abduction, split_squat
+from tests.synthetic import REALISTIC, Noise, side_lying_abduction, split_squat
 
 # thresholds: hike/drop/roll-back 5 from baseline; hip flexion 10 and knee bend 15 beyond the start
 # position; range 30 (the peak itself)

@@ -270,3 +270,65 @@ def write_csv(path: str | Path, columns: dict[str, np.ndarray | list], float_fmt
             w.writerow(row)
     tmp.replace(path)
     return path
+
+
+class TrackBuilder:
+    """Collects `FramePose`s one at a time into preallocated chunks, then builds a `PoseTrack`.
+
+    Memory per frame is the track's own arrays, nothing else: coordinates are stored as float32 (MediaPipe
+    computes in float32, so this keeps every digit it produced) in chunks of `chunk` frames, so a long clip
+    never holds one Python object per frame. `build` returns float64 arrays, like `PoseTrack.from_frames`.
+
+    >>> b = TrackBuilder(chunk=2)
+    >>> for i in range(5):
+    ...     b.append(FramePose.missing(i, i / 30))
+    >>> t = b.build(frame_size_wh=(640, 480), fps=30.0)
+    >>> len(t), t.frame_index.tolist(), bool(t.detected.any())
+    (5, [0, 1, 2, 3, 4], False)
+    """
+
+    _FIELDS = {  # name: (shape of one frame, stored dtype)
+        "time_s": ((), np.float64),
+        "frame_index": ((), np.int64),
+        "image_px": ((N_LANDMARKS, 3), np.float32),
+        "visibility": ((N_LANDMARKS,), np.float32),
+        "presence": ((N_LANDMARKS,), np.float32),
+        "world_m": ((N_LANDMARKS, 3), np.float32),
+        "n_people": ((), np.int16),
+    }
+
+    def __init__(self, chunk: int = 1024) -> None:
+        self.chunk = max(1, int(chunk))
+        self._chunks: list[dict[str, np.ndarray]] = []
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, pose: FramePose) -> None:
+        k = self._n % self.chunk
+        if k == 0:
+            self._chunks.append({name: np.empty((self.chunk, *shape), dtype)
+                                 for name, (shape, dtype) in self._FIELDS.items()})
+        c = self._chunks[-1]
+        c["time_s"][k] = pose.time_s
+        c["frame_index"][k] = pose.frame_index
+        c["image_px"][k] = pose.image_px
+        c["visibility"][k] = pose.visibility
+        c["presence"][k] = pose.presence
+        c["world_m"][k] = pose.world_m
+        c["n_people"][k] = pose.n_people
+        self._n += 1
+
+    def build(self, frame_size_wh: tuple[int, int], fps: float, **meta: Any) -> PoseTrack:
+        """The track so far (the builder can go on collecting afterwards)."""
+        arrays = {}
+        for name, (shape, dtype) in self._FIELDS.items():
+            out_dtype = np.int64 if np.issubdtype(dtype, np.integer) else np.float64
+            out = np.empty((self._n, *shape), out_dtype)
+            for i, c in enumerate(self._chunks):
+                a = i * self.chunk
+                b = min(self._n, a + self.chunk)
+                out[a:b] = c[name][: b - a]
+            arrays[name] = out
+        return PoseTrack(**arrays, frame_size_wh=frame_size_wh, fps=fps, **meta)

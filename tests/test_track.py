@@ -82,3 +82,34 @@ def test_landmark_columns_name_every_landmark_with_units():
     assert len(cols) == N_LANDMARKS * 4
     assert cols[:4] == ["nose_x_px", "nose_y_px", "nose_z_px", "nose_vis"]
     assert "left_hip_y_px" in cols and "right_foot_index_vis" in cols
+
+
+@pytest.mark.parametrize("n, chunk", [
+    (0, 4),  # nothing appended: an empty track
+    (3, 4),  # less than one chunk
+    (8, 4),  # exactly two chunks
+    (9, 4),  # one frame into a third chunk
+])
+def test_track_builder_matches_from_frames(n, chunk):
+    from glutecam.track import TrackBuilder
+
+    rng = np.random.default_rng(n)
+    frames = []
+    for i in range(n):
+        if i % 3 == 2:
+            frames.append(FramePose.missing(i * 2, i / 15, n_people=1))
+        else:
+            frames.append(FramePose(i * 2, i / 15, rng.random((33, 3)) * 1000, rng.random(33), rng.random(33),
+                                    rng.random((33, 3)), n_people=1 + i % 2))
+    builder = TrackBuilder(chunk=chunk)
+    for f in frames:
+        builder.append(f)
+    built = builder.build(frame_size_wh=(640, 480), fps=15.0, source="x.mp4")
+    ref = PoseTrack.from_frames(frames, frame_size_wh=(640, 480), fps=15.0, source="x.mp4")
+    assert len(built) == n
+    np.testing.assert_array_equal(built.frame_index, ref.frame_index)
+    np.testing.assert_array_equal(built.time_s, ref.time_s)
+    np.testing.assert_array_equal(built.n_people, ref.n_people)
+    for name in ("image_px", "visibility", "presence", "world_m"):  # float32 storage: MediaPipe's own precision
+        np.testing.assert_allclose(getattr(built, name), getattr(ref, name), rtol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(built.detected, ref.detected)

@@ -25,7 +25,7 @@ from glutecam.pose import PoseEstimator
 from glutecam.interrupts import StopRequest, stop_on_signals
 from glutecam.prefetch import prefetch
 from glutecam.sources import VideoFileSource
-from glutecam.track import PoseTrack, landmark_columns, landmark_rows, write_csv
+from glutecam.track import PoseTrack, TrackBuilder, landmark_columns, landmark_rows, write_csv
 
 #: Called as progress(done_frames, total_frames_or_None, stage).
 Progress = Callable[[int, int | None, str], None]
@@ -81,7 +81,7 @@ def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progre
              stop: StopRequest | None = None) -> tuple[PoseTrack, bool, dict[str, float]]:
     """Pass 1. Returns (track, interrupted, timings). Ctrl+C (or `stop`) ends the pass but keeps its frames."""
     info = source.info
-    poses = []
+    poses = TrackBuilder()  # the track's arrays only, in chunks: memory does not grow per frame beyond them
     interrupted = False
     t_pose = 0.0
     total = info.n_frames // source.stride if info.n_frames else None
@@ -93,12 +93,12 @@ def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progre
             t0 = time.perf_counter()
             poses.append(estimator.process(frame))
             t_pose += time.perf_counter() - t0
+            del frame  # the image goes now, not when the next one arrives
             if progress:
                 progress(len(poses), total, "pose")
     except KeyboardInterrupt:
         interrupted = True
-    track = PoseTrack.from_frames(
-        poses,
+    track = poses.build(
         frame_size_wh=(info.width, info.height),
         fps=info.fps,
         source=info.path,
@@ -237,23 +237,59 @@ def _fault_label(f) -> str:
     return f"{f.code.replace('_', ' ')} {f.value:.0f} (limit {f.threshold:.0f})"
 
 
+class ScaledAnnotator:
+    """Draws at the clip's size: scales each frame (and the landmarks, given in source pixels) from
+    `source_wh` to `size_wh`, then annotates. `scaled_frames` does the scaling on the decoding thread."""
+
+    def __init__(self, annotator: Annotator, source_wh: tuple[int, int], size_wh: tuple[int, int]) -> None:
+        self.annotator = annotator
+        self.size_wh = size_wh
+        kx, ky = size_wh[0] / source_wh[0], size_wh[1] / source_wh[1]
+        self._k = np.array([kx, ky, kx])  # z is scaled like x
+        self._same = size_wh == tuple(source_wh)
+
+    def _scale(self, image: np.ndarray) -> np.ndarray:
+        w, h = self.size_wh
+        if image.shape[1] == w and image.shape[0] == h:
+            return image
+        import cv2
+
+        return cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)  # INTER_AREA: 6x slower
+
+    def scaled_frames(self, frames):
+        for frame in frames:
+            frame.image = self._scale(frame.image)
+            yield frame
+
+    def annotate(self, scene: np.ndarray, image_px: np.ndarray | None, visibility: np.ndarray | None,
+                 overlay: Overlay) -> np.ndarray:
+        scene = self._scale(scene)
+        if image_px is not None and not self._same:
+            image_px = image_px * self._k
+        return self.annotator.annotate(scene, image_px, visibility, overlay)
+
+
 def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay], out_path: Path,
                     stride: int = 1, progress: Progress | None = None,
-                    stop: StopRequest | None = None, replay=None) -> Path | None:
+                    stop: StopRequest | None = None, replay=None, max_side: int | None = 1280,
+                    preset: str = "superfast") -> Path | None:
     """Pass 2: decode again, draw each analysed frame and encode H.264. Returns None when nothing was
     written or when `stop` ended it early (the partial clip then stays under its temporary name).
-    `replay` (a `glutecam.report.clip.Replay`) appends a slow-motion replay of one rep at the end."""
-    from glutecam.video_out import H264Writer
+    `replay` (a `glutecam.report.clip.Replay`) appends a slow-motion replay of one rep at the end.
+    The clip's long side is at most `max_side` pixels (None: the source's size); `preset` is libx264's."""
+    from glutecam.video_out import BackgroundWriter, H264Writer, capped_size_wh
 
-    annotator = Annotator()
     by_index = {int(fi): i for i, fi in enumerate(track.frame_index)}
     src = VideoFileSource(source_path, stride=stride)
     fps = track.fps or src.info.fps or 30.0
-    writer = H264Writer(out_path, fps, (src.info.width, src.info.height))
+    size_wh = capped_size_wh((src.info.width, src.info.height), max_side)
+    annotator = ScaledAnnotator(Annotator(), (src.info.width, src.info.height), size_wh)
+    # Three threads: decode (+ scale) ahead in one, draw here, encode behind in another; bounded queues.
+    writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset), maxsize=4)
     complete = False
     try:
         done = 0
-        for frame in prefetch(src, maxsize=4):
+        for frame in prefetch(annotator.scaled_frames(src), maxsize=4):
             if stop:
                 break
             i = by_index.get(frame.index)
@@ -274,6 +310,42 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
     return path
 
 
+class _Background:
+    """`fn(*args)` on a daemon thread; `result()` waits and returns its value or raises its exception."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        import threading
+
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # handed to result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="glutecam-warm-up", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _make_analyser(exercise: str | None, config):
+    import glutecam.report  # noqa: F401  (imported here only to have it loaded when the report is written)
+    import glutecam.report.clip  # noqa: F401
+
+    if not exercise:
+        return None
+    from glutecam.analysers import get_analyser
+
+    return get_analyser(exercise, config=config)
+
+
 def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | None = None,
                   progress: Progress | None = None, stop: StopRequest | None = None) -> AnalyseResult:
     """Run the whole offline job; see the module docstring. Raises SourceError, ModelError, OutputError.
@@ -290,17 +362,21 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
         from glutecam.config import load_config
 
         config = load_config(opts.config_path)
-    if opts.exercise:
+    if opts.exercise and opts.exercise not in config.exercises:
         from glutecam.analysers import get_analyser
 
-        analyser = get_analyser(opts.exercise, config=config)
+        get_analyser(opts.exercise, config=config)  # raises the ValueError naming the valid exercises
     source = VideoFileSource(path, stride=opts.stride)  # inputs are checked before the output folder is made
     out_dir = prepare_out_dir(Path(out_dir))
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
+        # The analysers and the report take seconds to import (scipy.signal, jinja2); the pose model uses one
+        # core, so import them on the other while pass 1 runs instead of before or after it.
+        warm = _Background(_make_analyser, opts.exercise, config)
         track, interrupted, t = run_pose(source, estimator, progress, stop)
         model = estimator.model
+    analyser = warm.result()
     timings.update(t)
     timings["pass1_s"] = time.perf_counter() - t0
     result = AnalyseResult(out_dir=out_dir, track=track, interrupted=interrupted, stopped_early=source.error,

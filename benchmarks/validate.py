@@ -32,8 +32,10 @@ if "GLUTECAM_MODEL_DIR" not in os.environ and (REPO.parent / "shared" / "models"
 from glutecam import validation as V  # noqa: E402
 
 
-def load_or_run_track(gt: V.GroundTruth, cache: Path | None, log=print):
-    """The clip's pose track: from `cache/NAME.npz` if present, else MediaPipe (and saved to the cache)."""
+def load_or_run_track(gt: V.GroundTruth, cache: Path | None, log=print, max_people: int = 1, stride: int = 1,
+                      model: str | None = None):
+    """The clip's pose track: from `cache/NAME.npz` if present, else MediaPipe (and saved to the cache).
+    `max_people`, `stride` and `model` are those of `glutecam analyse` (use one cache folder per setting)."""
     from glutecam.track import PoseTrack
 
     if cache is not None:
@@ -44,11 +46,12 @@ def load_or_run_track(gt: V.GroundTruth, cache: Path | None, log=print):
     from glutecam.sources import VideoFileSource
 
     t0 = time.perf_counter()
-    src = VideoFileSource(gt.video)
-    with PoseEstimator(max_people=1) as pe:
+    src = VideoFileSource(gt.video, stride=stride)
+    with PoseEstimator(model, max_people=max_people) as pe:
         poses = [pe.process(f) for f in src]
+        name = pe.model.name
     track = PoseTrack.from_frames(poses, (src.info.width, src.info.height), src.info.fps,
-                                  source=str(gt.video), model="full")
+                                  source=str(gt.video), model=name)
     log(f"  pose: {gt.name} ({len(track)} frames, {time.perf_counter() - t0:.1f} s)")
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -65,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
                     default="auto")
     ap.add_argument("--loco", action="store_true", help="leave-one-clip-out calibration of the estimator")
     ap.add_argument("--only", nargs="*", default=None, help="clip names to score (default: all)")
+    ap.add_argument("--max-people", type=int, default=1, help="as `glutecam analyse --max-people` (default 1)")
+    ap.add_argument("--stride", type=int, default=1, help="as `glutecam analyse --stride`: every n-th frame")
+    ap.add_argument("--model", default=None, help="as `glutecam analyse --model` (default: full)")
     args = ap.parse_args(argv)
 
     clips = V.find_clips(args.dir)
@@ -73,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     if not clips:
         print(f"{args.dir}: no NAME.mp4 + NAME.json pairs", file=sys.stderr)
         return 2
-    tracks = {gt.name: load_or_run_track(gt, args.tracks_cache) for gt in clips}
+    tracks = {gt.name: load_or_run_track(gt, args.tracks_cache, max_people=args.max_people, stride=args.stride,
+                                         model=args.model) for gt in clips}
 
     from glutecam.metrics.pelvis_estimate import IDENTITY, calibration_for, coarse_view
 

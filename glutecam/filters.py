@@ -236,3 +236,23 @@ class OneEuroFilter:
         out[stale] = np.nan
         self._x = out
         return out.copy() if out.ndim else out[()]
+
+
+class RunningMax:
+    """Causal largest finite value seen so far, carried across calls (offline: one call over the clip;
+    live: one call per frame give the same numbers). NaN before the first finite value.
+
+    >>> r = RunningMax()
+    >>> r.update(np.array([np.nan, 2.0, 1.0])).tolist(), r.update(np.array([0.5, 3.0])).tolist()
+    ([nan, 2.0, 2.0], [2.0, 3.0])
+    """
+
+    def __init__(self) -> None:
+        self.value = -np.inf
+
+    def update(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        out = np.fmax.accumulate(np.concatenate(([self.value], np.where(np.isfinite(x), x, -np.inf))))[1:]
+        if len(out):
+            self.value = float(out[-1])
+        return np.where(np.isfinite(out), out, np.nan)

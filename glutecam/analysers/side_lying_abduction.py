@@ -50,7 +50,7 @@ class SideLyingAbduction(Analyser):
         # lying on the right side leaves the left leg on top
         return np.select([views == "lying_right", views == "lying_left"], [1.0, -1.0], 0.0)
 
-    def drive(self, m: Measured, side: Side | None) -> np.ndarray:
+    def drive(self, m: Measured, side: Side | None, state: object = None) -> np.ndarray:
         if side is None:
             return np.full(len(m["trunk_inclination_deg"]), np.nan)
         return measured_or_world(m, f"{side}_hip_abduction_deg")

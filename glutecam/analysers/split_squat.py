@@ -82,7 +82,7 @@ class SplitSquat(Analyser):
     def side_evidence(self, m: Measured, views: np.ndarray) -> np.ndarray:
         return working_leg_evidence(m, views)
 
-    def drive(self, m: Measured, side: Side | None) -> np.ndarray:
+    def drive(self, m: Measured, side: Side | None, state: object = None) -> np.ndarray:
         if side is None:
             return np.full(len(m["trunk_inclination_deg"]), np.nan)
         return measured_or_world(m, f"{side}_knee_flexion_deg")

@@ -16,7 +16,7 @@ import numpy as np
 from glutecam.landmarks import Landmark
 from glutecam.metrics.joints import fppa_defined, fppa_deg, hip_abduction_deg, hip_flexion_deg, knee_flexion_deg
 from glutecam.metrics.pelvis import PelvisEstimator, estimate_pelvis
-from glutecam.metrics.trunk import trunk_forward_lean_deg, trunk_inclination_deg, trunk_lateral_lean_deg
+from glutecam.metrics.trunk import trunk_forward_lean_deg, trunk_height_px, trunk_inclination_deg, trunk_lateral_lean_deg
 from glutecam.view import NO_VIEW, SOURCES, why_not
 
 LEGS = ("left", "right")
@@ -45,7 +45,7 @@ class Measured:
     `<leg>_fppa_deg` (view-checked), and the view-independent 3-D signals that drive rep counting and side
     detection: `trunk_inclination_deg`, `world_<leg>_hip_flexion_deg`, `world_<leg>_hip_abduction_deg`,
     `world_<leg>_knee_flexion_deg`, `world_<leg>_ankle_height_m` (above the hips' midpoint, along the
-    camera's up).
+    camera's up), and from the image `trunk_height_px` (hip-to-shoulder length along the body's up).
     """
 
     values: dict[str, np.ndarray]
@@ -205,6 +205,7 @@ def measure(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy:
     w_lat = sw[:, HIPS[0]] - sw[:, HIPS[1]]
     w_trunk = _mid(sw, SHOULDERS) - _mid(sw, HIPS)
     values["trunk_inclination_deg"] = trunk_inclination_deg(_mid(sw, HIPS), _mid(sw, SHOULDERS), up_m)
+    values["trunk_height_px"] = trunk_height_px(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), up_xy)
     for leg in LEGS:
         hip, knee, ankle = sw[:, _lm(leg, "hip")], sw[:, _lm(leg, "knee")], sw[:, _lm(leg, "ankle")]
         values[f"world_{leg}_hip_flexion_deg"] = hip_flexion_deg(hip, knee, w_lat, w_trunk)

@@ -8,6 +8,7 @@ draws what the analysis found at each moment, so the clip and `reps.json` always
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -269,6 +270,51 @@ class ScaledAnnotator:
         return self.annotator.annotate(scene, image_px, visibility, overlay)
 
 
+class _ReplayFrames:
+    """The slow-motion replay's frames, kept as pass 2 draws them, so the replay needs no third decode.
+
+    Same frames, banner and timing as `Replay.append` (each frame of the rep +- `pad_s` written `slow` times
+    after the clip), held JPEG-compressed (quality 95) at the clip's size. A rep longer than `max_frames`
+    frames is not kept (`fits` is False): memory stays bounded whatever the clip.
+    """
+
+    def __init__(self, replay, fps: float, max_frames: int = 450) -> None:
+        self.replay = replay
+        self.a, self.b = replay.start_s - replay.pad_s, replay.end_s + replay.pad_s
+        self.fits = (self.b - self.a) * fps <= max_frames
+        self._jpegs: list[bytes] = []
+
+    def wants(self, time_s: float) -> bool:
+        return self.fits and self.a <= time_s <= self.b
+
+    def add(self, image: np.ndarray) -> None:
+        import cv2
+
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if not ok:  # pragma: no cover - OpenCV cannot fail on a BGR uint8 image
+            raise RuntimeError("could not compress a replay frame")
+        self._jpegs.append(buf.tobytes())
+
+    def append(self, writer, track: PoseTrack, stop: StopRequest | None = None) -> int:
+        import cv2
+
+        dt = 1.0 / (track.fps or 30.0)
+        t = float(track.time_s[-1]) + dt
+        self.replay.clip_start_s = t
+        written = 0
+        for buf in self._jpegs:
+            if stop:
+                break
+            image = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+            for _ in range(self.replay.slow):
+                writer.write(image, t)
+                t += dt
+                written += 1
+        self.replay.clip_end_s = t
+        self._jpegs.clear()
+        return written
+
+
 def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay], out_path: Path,
                     stride: int = 1, progress: Progress | None = None,
                     stop: StopRequest | None = None, replay=None, max_side: int | None = 1280,
@@ -286,6 +332,7 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
     annotator = ScaledAnnotator(Annotator(), (src.info.width, src.info.height), size_wh)
     # Three threads: decode (+ scale) ahead in one, draw here, encode behind in another; bounded queues.
     writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset), maxsize=4)
+    kept = _ReplayFrames(replay, fps) if replay is not None else None
     complete = False
     try:
         done = 0
@@ -297,13 +344,20 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
                 if frame.index > track.frame_index[-1]:
                     break
                 continue
+            raw = frame.image.copy() if kept is not None and kept.wants(frame.time_s) else None
             img = annotator.annotate(frame.image, track.image_px[i], track.visibility[i], overlays[i])
             writer.write(img, frame.time_s)
+            if raw is not None:
+                kept.add(annotator.annotate(raw, track.image_px[i], track.visibility[i],
+                                            dataclasses.replace(overlays[i], banner=replay.banner)))
             done += 1
             if progress:
                 progress(done, len(track), "video")
         if replay is not None and done and not stop:
-            replay.append(writer, annotator, track, overlays, stop)
+            if kept.fits:
+                kept.append(writer, track, stop)
+            else:  # a very long rep: decode its part of the source again rather than hold it
+                replay.append(writer, annotator, track, overlays, stop)
         complete = not stop
     finally:
         path = writer.close(complete=complete)

@@ -26,3 +26,14 @@ def test_rdl_from_behind_counts_three_reps_although_the_model_loses_the_pelvis(t
     assert all(r.duration_s > 1.5 for r in res.set.reps)
     # past the hinge the pelvis is not guessed: no pelvic or trunk-lean fault from the lost hip landmarks
     assert not any(codes(r) & {"pelvic_drop", "hip_hike", "pelvic_rotation", "trunk_lean"} for r in res.set.reps)
+
+
+@pytest.mark.parametrize("name, faulty", [("slha_front_clean", {}), ("slha_front_hike8_r3", {3: "hip_hike"})])
+def test_side_lying_raises_no_roll_back_on_clean_reps(track_of, synth_dir, name, faulty):
+    """MediaPipe's depth reads 2-6 deg of roll-back on clean reps, growing with the lift: roll-back is not
+    measured lying facing the camera, and no clean rep gets a pelvic fault."""
+    res = analyse(track_of, synth_dir, name, "side-lying-abduction")
+    assert len(res.set.reps) == 3
+    for rep in res.set.reps:
+        expected = {faulty[rep.index]} if rep.index in faulty else set()
+        assert codes(rep) & {"pelvis_roll_back", "hip_hike", "pelvic_drop"} == expected, (rep.index, rep.faults)

@@ -10,12 +10,11 @@ from glutecam.analysers import get_analyser
 from tests.judging import FaultCase, analyse_schedule, check_case, codes
 from tests.synthetic import REALISTIC, Noise, side_lying_abduction, split_squat
 
-# thresholds: hike/drop/roll-back 5 from baseline; hip flexion 10 and knee bend 15 beyond the start
-# position; range 30 (the peak itself)
+# thresholds: hike/drop 5 from baseline; hip flexion 10 and knee bend 15 beyond the start position; range
+# 30 (the peak itself). Roll-back is not measured lying facing the camera (the model's depth; see below).
 CASES = [
     FaultCase("hip_hike", "drop_deg", -8.0, -2.0),
     FaultCase("pelvic_drop", "drop_deg", 8.0, 2.0),
-    FaultCase("pelvis_roll_back", "rotation_deg", 8.0, 2.0),
     FaultCase("hip_flexion", "hip_flexion_deg", 13.0, 7.0),
     FaultCase("knee_bend", "knee_bend_deg", 18.0, 12.0),
     FaultCase("short_range", "top_deg", 27.0, 33.0),
@@ -43,12 +42,22 @@ def test_counts_reps_finds_the_top_leg_and_names_the_phases(schedule):
 def test_measures_recover_the_truth_noise_free(schedule):
     clip, res = schedule
     f = res.frames
-    for key in ("pelvic_drop_deg", "pelvis_rotation_deg", "hip_flexion_deg", "knee_flexion_deg"):
+    for key in ("pelvic_drop_deg", "hip_flexion_deg", "knee_flexion_deg"):
         assert np.nanmax(np.abs(f[key] - clip.truth[key])) < 0.5, key
     # abduction from the image: the leg rests 10 deg behind the frontal plane, which foreshortens it a little
     assert np.nanmax(np.abs(f["hip_abduction_deg"] - clip.truth["hip_abduction_deg"])) < 1.0
     hike = next(f for f in res.set.reps[1].faults if f.code == "hip_hike")
     assert hike.value == pytest.approx(8.0, abs=0.3) and res.set.reps[1].peak_pelvic_drop_deg < -7.5
+
+
+def test_roll_back_is_not_measured_lying_facing_the_camera(schedule):
+    """It moves the top hip along the line of sight; MediaPipe's depth read 2-6 deg of roll on clean reps."""
+    clip, res = schedule
+    assert np.isnan(res.frames["pelvis_rotation_deg"]).all()
+    assert not any("pelvis_roll_back" in codes(r) for r in res.set.reps)
+    reasons = set(res.reasons["pelvis_rotation_deg"])
+    assert reasons == {"lying facing the camera the pelvis rolls back along the line of sight, and the pose "
+                       "model's depth there reads several degrees of roll on clean reps"}
 
 
 def test_standing_person_gets_a_view_warning():
@@ -58,7 +67,7 @@ def test_standing_person_gets_a_view_warning():
 
 
 def test_realistic_noise():
-    cases = CASES[:3]
+    cases = CASES[:2]
     for seed in range(3):
         noise = Noise(**{**REALISTIC.__dict__, "seed": 20 + seed})
         clip, res = analyse_schedule(side_lying_abduction, cases, noise=noise)

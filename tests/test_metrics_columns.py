@@ -59,7 +59,7 @@ def test_noise_free_metric_recovers_the_set_angle(key, cam, pose, expected, view
     assert list(m.reasons.get(key, ["", ""])) == ["", ""]
 
 
-@pytest.mark.parametrize("cam, rotation", [("front", 9.0), ("oblique", 6.0), ("lying", 7.0)])
+@pytest.mark.parametrize("cam, rotation", [("front", 9.0), ("oblique", 6.0)])
 def test_noise_free_pelvis_yaw_change_is_the_set_rotation(cam, rotation):
     camera = lying_camera() if cam == "lying" else camera_for(cam)
     pose = LYING if cam == "lying" else {}

@@ -28,7 +28,7 @@ _TORSO = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, La
 
 
 @contextlib.contextmanager
-def _quiet_stderr():
+def quiet_stderr():
     """Silence the C++ log lines MediaPipe/TFLite print on model load (fd 2), then restore."""
     try:
         fd = os.dup(2)
@@ -157,7 +157,7 @@ class PoseEstimator:
     def __enter__(self) -> "PoseEstimator":
         from mediapipe.tasks.python import vision
 
-        with _quiet_stderr():
+        with quiet_stderr():
             self._landmarker = vision.PoseLandmarker.create_from_options(self._options(vision.RunningMode.VIDEO))
         return self
 
@@ -166,7 +166,7 @@ class PoseEstimator:
 
     def close(self) -> None:
         if self._landmarker is not None:
-            with _quiet_stderr():
+            with quiet_stderr():
                 self._landmarker.close()
             self._landmarker = None
 
@@ -189,7 +189,7 @@ class PoseEstimator:
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         ts = self._timestamp_ms(frame.time_s)
         if self._calls < 2:  # the C++ side logs its set-up notes on the first inferences
-            with _quiet_stderr():
+            with quiet_stderr():
                 result = self._landmarker.detect_for_video(image, ts)
         else:
             result = self._landmarker.detect_for_video(image, ts)
@@ -221,7 +221,7 @@ class LivePoseEstimator(PoseEstimator):
         self._pending: dict[int, Frame] = {}
         self._done: deque[tuple[Frame, FramePose]] = deque(maxlen=8)
         self._lock = threading.Lock()
-        with _quiet_stderr():
+        with quiet_stderr():
             self._landmarker = vision.PoseLandmarker.create_from_options(
                 self._options(vision.RunningMode.LIVE_STREAM, callback=self._on_result)
             )

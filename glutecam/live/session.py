@@ -13,10 +13,8 @@ Every frame's capture-to-display latency is measured and written.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-import os
 import queue
 import threading
 import time
@@ -37,6 +35,7 @@ from glutecam.live.hud import Hud, LiveAnnotator
 from glutecam.live.setup import SUITED_VIEWS, SetupGuide
 from glutecam.live.sound import NoSound, Sound
 from glutecam.live.writer import SessionWriter
+from glutecam.pose import quiet_stderr
 from glutecam.sources import Frame
 from glutecam.track import FramePose
 
@@ -138,23 +137,6 @@ class NewestFrames:
             thread.join(timeout=1)
             if close is not None and not thread.is_alive():
                 close()
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silence file descriptor 2 (C++ log lines from MediaPipe) for the duration, then restore it."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def raw_obliquity_deg(pose: FramePose) -> float:

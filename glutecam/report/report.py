@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from glutecam.files import write_text_atomic
 from glutecam.report.run import (KEY_MEASURES, LOWER_IS_WORSE, MEASURES, NEGATIVE_CODES, RANGE_MEASURE, Run,
                                  fault_badness, fault_measure, load_run, measure_label, rep_measure)
 
@@ -184,27 +185,65 @@ def fault_text(f: dict[str, Any]) -> str:
 
 # -- stills -------------------------------------------------------------------------------------------------
 
+def _nearest_frames(video: Path, times_s: list[float]) -> list[np.ndarray | None]:
+    """Upright BGR images of the frame nearest each time (earlier one on a tie), in `VideoFileSource`'s
+    time (from the first frame). Decodes up to the last time but converts only the frames chosen: converting
+    every frame of a 1080p clip took seconds, as long as a tenth of the pose pass."""
+    import av
+
+    from glutecam.sources import SourceError, _rotate
+
+    out: list[np.ndarray | None] = [None] * len(times_s)
+    order = sorted(range(len(times_s)), key=lambda i: times_s[i])
+    try:
+        container = av.open(str(video), metadata_errors="ignore")
+    except Exception as exc:
+        raise SourceError(str(exc)) from None
+    with container:
+        if not container.streams.video:
+            raise SourceError("no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = float(stream.average_rate or 30)
+
+        def image(frame) -> np.ndarray:
+            return _rotate(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
+
+        k, t0, prev, prev_t = 0, None, None, 0.0
+        try:
+            for n, frame in enumerate(container.decode(stream)):
+                t = float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base else n / rate
+                t0 = t if t0 is None else t0
+                t -= t0
+                while k < len(order) and t >= times_s[order[k]]:
+                    target = times_s[order[k]]
+                    nearer_prev = prev is not None and abs(prev_t - target) <= abs(t - target)
+                    out[order[k]] = image(prev if nearer_prev else frame)
+                    k += 1
+                if k == len(order):
+                    return out
+                prev, prev_t = frame, t
+        except Exception:  # damaged part-way: the times past the damage get the last good frame
+            pass
+        if prev is not None:
+            last = image(prev)
+            for i in order[k:]:
+                out[i] = last
+    return out
+
+
 def grab_stills(video: Path, times_s: list[float], width: int = 360) -> list[bytes | None]:
     """JPEG bytes of the frame nearest each time (None when the clip cannot be read there)."""
     import cv2
 
-    from glutecam.sources import SourceError, VideoFileSource
+    from glutecam.sources import SourceError
 
     out: list[bytes | None] = [None] * len(times_s)
     if not times_s:
         return out
-    best = [math.inf] * len(times_s)
     frames: list[np.ndarray | None] = [None] * len(times_s)
-    last = max(times_s) + 0.5
     try:
-        with VideoFileSource(video) as src:
-            for frame in src:
-                for i, target in enumerate(times_s):
-                    d = abs(frame.time_s - target)
-                    if d < best[i]:
-                        best[i], frames[i] = d, frame.image
-                if frame.time_s > last:
-                    break
+        frames = _nearest_frames(video, times_s)
     except SourceError:
         return out
     for i, img in enumerate(frames):
@@ -410,10 +449,7 @@ def write_report(run_dir: str | Path, others: list[str | Path | Run] | None = No
     other_runs = [o if isinstance(o, Run) else load_run(o) for o in (others or [])]
     out = Path(out) if out else run.path / "report.html"
     html = render_report(run, other_runs, stills=stills, page_dir=out.parent)
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_text_atomic(out, html)
 
 
 def _click_command():

@@ -9,8 +9,6 @@ draws what the analysis found at each moment, so the clip and `reps.json` always
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from glutecam import __version__
 from glutecam.annotate import Annotator, Overlay
 from glutecam.landmarks import Landmark
 from glutecam.pose import PoseEstimator
+from glutecam.files import write_json_atomic
 from glutecam.interrupts import StopRequest, stop_on_signals
 from glutecam.prefetch import prefetch
 from glutecam.sources import VideoFileSource
@@ -183,35 +182,6 @@ def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, op
         }
         summary["warnings"].extend(s.warnings)
     return summary
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _clean_nans(o: Any) -> Any:
-    """Replace NaN/inf floats by None so the JSON is standard (NaN is not valid JSON)."""
-    if isinstance(o, float) or isinstance(o, np.floating):
-        return None if not math.isfinite(float(o)) else float(o)
-    if isinstance(o, dict):
-        return {k: _clean_nans(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean_nans(v) for v in o]
-    return o
-
-
-def write_json(path: Path, data: Any) -> Path:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(_clean_nans(data), indent=2, default=_json_default, ensure_ascii=False),
-                   encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 def frame_overlays(track: PoseTrack, analysis) -> list[Overlay]:
@@ -441,7 +411,7 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
     result.outputs["frames"] = write_csv(out_dir / "frames.csv",
                                          frame_columns(track, analysis.frames if analysis else None))
     if analysis is not None:
-        result.outputs["reps"] = write_json(out_dir / "reps.json", analysis.set.to_dict())
+        result.outputs["reps"] = write_json_atomic(out_dir / "reps.json", analysis.set.to_dict())
     summary = build_summary(track, source, model, opts, interrupted, source.error, analysis)
     result.summary = summary
     summary["outputs"] = {k: v.name for k, v in result.outputs.items()}
@@ -449,7 +419,7 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
         from glutecam.report.clip import thresholds_of
 
         summary["thresholds"] = thresholds_of(config, opts.exercise)
-    write_json(out_dir / "summary.json", summary)
+    write_json_atomic(out_dir / "summary.json", summary)
     if opts.video and len(track) and not interrupted and not stop:
         t1 = time.perf_counter()
         from glutecam.report.clip import Replay
@@ -463,7 +433,7 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
             summary["outputs"]["annotated"] = video.name
             if replay is not None and replay.info():
                 summary["replay"] = replay.info()
-            write_json(out_dir / "summary.json", summary)
+            write_json_atomic(out_dir / "summary.json", summary)
     if stop and not interrupted:  # stopped after pass 1: its results are whole, the clip is not
         result.interrupted = True
         summary.update(interrupted=True, complete=False)
@@ -471,10 +441,10 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
         clip = ("" if not opts.video else f"; the annotated clip was not finished (what was drawn is in "
                 f"{partial.name})" if partial.exists() else "; no annotated clip was made")
         summary["warnings"].append(f"interrupted ({stop.reason}) after the whole video was analysed{clip}")
-        write_json(out_dir / "summary.json", summary)
+        write_json_atomic(out_dir / "summary.json", summary)
     from glutecam.report import write_report
 
     result.outputs["report"] = write_report(out_dir)  # last: it reads what was written above
     summary["outputs"]["report"] = result.outputs["report"].name
-    write_json(out_dir / "summary.json", summary)
+    write_json_atomic(out_dir / "summary.json", summary)
     return result

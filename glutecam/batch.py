@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from glutecam.files import write_text_atomic
+
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".3gp"})
 
 
@@ -288,10 +290,7 @@ def write_index(out_root: Path, folder: Path, results: list[ClipResult], interru
         title=f"glutecam batch: {folder.name}", folder=str(folder), rows=rows, counts=counts, sides=sides,
         interrupted=interrupted, generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"))
     out = out_root / "index.html"
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_text_atomic(out, html)
 
 
 def batch_command(folder: Path, out_root: Path | None, options: dict[str, Any], jobs: int,

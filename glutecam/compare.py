@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from glutecam.files import write_text_atomic
 from glutecam.report.run import KEY_MEASURES, MEASURES, RANGE_MEASURE, Run, RunError, load_run, rep_measure
 
 #: Changes smaller than this are within what 2-D video can tell apart (smallest detectable change of 2-D
@@ -181,10 +182,7 @@ def write_comparison_page(c: Comparison, out: str | Path) -> Path:
     html = environment().get_template("compare.html.j2").render(
         title=f"glutecam: {c.a.name} vs {c.b.name}", c=c, clips=clips, fmt=_fmt,
         smallest=SMALLEST_CHANGE_DEG, generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"))
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_text_atomic(out, html)
 
 
 def _click_command():

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from glutecam.files import replacing
 from glutecam.landmarks import N_LANDMARKS, Landmark
 
 FORMAT_VERSION = 1
@@ -156,8 +157,7 @@ class PoseTrack:
             "info": self.info,
             "landmarks": [lm.name for lm in Landmark],
         }
-        tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as fh:
+        with replacing(path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(
                 fh,
                 meta=np.array(json.dumps(meta)),
@@ -169,7 +169,6 @@ class PoseTrack:
                 world_m=self.world_m,
                 n_people=self.n_people,
             )
-        tmp.replace(path)
         return path
 
     @classmethod
@@ -252,8 +251,7 @@ def write_csv(path: str | Path, columns: dict[str, np.ndarray | list], float_fmt
     path = Path(path)
     names = list(columns)
     n = len(next(iter(columns.values()))) if columns else 0
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(names)
         cols = [columns[k] for k in names]
@@ -268,7 +266,6 @@ def write_csv(path: str | Path, columns: dict[str, np.ndarray | list], float_fmt
                 else:
                     row.append(v.item() if isinstance(v, np.generic) else v)
             w.writerow(row)
-    tmp.replace(path)
     return path
 
 

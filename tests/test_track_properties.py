@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from glutecam.analyse import _clean_nans, frame_columns, hip_line_obliquity_deg, write_json
+from glutecam.analyse import frame_columns, hip_line_obliquity_deg
+from glutecam.files import jsonable, write_json_atomic
 from glutecam.landmarks import N_LANDMARKS
 from glutecam.track import PoseTrack, TrackFileError, write_csv
 
@@ -178,6 +179,6 @@ def _reject_constant(name):
 @SETTINGS
 @given(value=json_values)
 def test_json_outputs_are_standard_json_for_any_numbers(tmp_path, value):
-    path = write_json(tmp_path / "x.json", {"v": value})
+    path = write_json_atomic(tmp_path / "x.json", {"v": value})
     loaded = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
-    assert loaded == {"v": _clean_nans(value)}
+    assert loaded == {"v": jsonable(value)}

@@ -17,7 +17,6 @@ In the output folder:
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import threading
@@ -29,38 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from glutecam.files import dumps, write_json_atomic
 from glutecam.track import FramePose, PoseTrack, landmark_columns
 
 #: frames.csv columns before the measures (the analyser's metric columns follow, then LIVE_COLUMNS).
 BASE_COLUMNS = ("frame", "time_s", "detected", "n_people", "stage")
 #: Live-only columns: the analyser's view, rep and phase, the cue on screen and the loop's timings.
 LIVE_COLUMNS = ("view", "rep", "phase", "cue", "latency_ms", "pose_ms", "analyse_ms", "feedback_ms", "draw_ms")
-
-
-def _jsonable(o: Any) -> Any:
-    if isinstance(o, dict):
-        return {str(k): _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_jsonable(v) for v in o]
-    if isinstance(o, (np.generic,)):
-        o = o.item()
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    if isinstance(o, Path):
-        return str(o)
-    return o
-
-
-def dumps(o: Any) -> str:
-    """JSON with NaN/inf as null (NaN is not JSON) and numpy scalars as numbers."""
-    return json.dumps(_jsonable(o), ensure_ascii=False)
-
-
-def write_json_atomic(path: Path, data: Any) -> Path:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(_jsonable(data), indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
 def _cell(v: Any) -> Any:

@@ -33,7 +33,11 @@ SHOULDERS = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
 
 
 def _lm(side: str, part: str) -> Landmark:
-    return Landmark[f"{side.upper()}_{part.upper()}"]
+    return _LM[side, part]
+
+
+_LM = {(side, part): Landmark[f"{side.upper()}_{part.upper()}"]
+       for side in ("left", "right") for part in ("hip", "knee", "ankle", "shoulder")}
 
 
 @dataclass
@@ -150,6 +154,9 @@ def _candidates(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up
 
 def _pick(views: np.ndarray, metric: str, image_fn: Candidate | None, world_fn: Candidate | None) -> np.ndarray:
     rule = SOURCES[metric]
+    if len(views) == 1:  # live: one frame, one source (the same numbers without the per-frame arrays)
+        fn = {"image": image_fn, "world": world_fn}.get(rule.get(views[0], ""))
+        return np.full(1, np.nan) if fn is None else np.array(fn(), dtype=np.float64).reshape(1)
     src = np.array([rule.get(v, "") for v in views], dtype=object)
     out = np.full(len(views), np.nan)
     if image_fn is not None and (src == "image").any():
@@ -163,6 +170,8 @@ def _reasons(key: str, values: np.ndarray, views: np.ndarray, image_xy: np.ndarr
              geometry: Geometry) -> np.ndarray:
     metric = RULE[key]
     reasons = np.full(len(values), "", dtype=object)
+    if len(values) == 1 and np.isfinite(values[0]):  # live, measured: nothing to explain
+        return reasons
     need = _required(key)
     pose_mask, pose_why = geometry.get(key, (np.zeros(len(values), bool), ""))
     for i in np.flatnonzero(~np.isfinite(values)):

@@ -29,7 +29,10 @@ def as3d(v: np.ndarray) -> np.ndarray:
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (np.asarray(a) * np.asarray(b)).sum(axis=-1)
+    return _add_reduce(np.multiply(a, b), axis=-1)  # what `.sum(axis=-1)` does, without its Python wrapper
+
+
+_add_reduce = np.add.reduce
 
 
 def norm(v: np.ndarray) -> np.ndarray:
@@ -49,6 +52,8 @@ def unit(v: np.ndarray) -> np.ndarray:
     """`v` scaled to length 1 (NaN where its length is 0 or NaN)."""
     v = np.asarray(v, dtype=np.float64)
     n = norm(v)[..., None]
+    if (n > 1e-12).all():  # the usual case, without the cost of errstate and where (same numbers)
+        return v / n
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 1e-12, v / n, np.nan)
 

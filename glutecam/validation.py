@@ -165,6 +165,7 @@ class MeasuredRep:
     end_s: float
     fault_codes: set[str]
     drop_measured: bool = True  # False: the pelvic drop was "not measured" in this rep (view, occlusion)
+    rotation_measured: bool = True  # False: the pelvic rotation was "not measured" in this rep (view)
 
 
 @dataclass
@@ -200,7 +201,8 @@ def analyser_measurer(track, gt: GroundTruth, pelvis_estimator=None) -> Measurem
     frames = res.frames
     drop = np.asarray(frames["pelvic_drop_deg"], dtype=np.float64)
     reps = [MeasuredRep(float(r.start_s), float(r.end_s), {f.code for f in r.faults},
-                        drop_measured=r.peak_pelvic_drop_deg is not None) for r in res.set.reps]
+                        drop_measured=r.peak_pelvic_drop_deg is not None,
+                        rotation_measured=r.peak_pelvic_rotation_deg is not None) for r in res.set.reps]
     return Measurement(_align(drop, track.frame_index, gt.frame), reps, "analysers")
 
 
@@ -301,7 +303,8 @@ def score_clip(gt: GroundTruth, m: Measurement, codes: Iterable[str] | None = No
         for r, mr in zip(gt.reps, _match_reps(gt, m.reps)):
             measured = mr.fault_codes if mr is not None else set()
             for c in sorted(judged):
-                measurable = mr is None or mr.drop_measured or c not in DROP_CODES
+                measurable = mr is None or (mr.rotation_measured if c == "pelvic_rotation"
+                                            else mr.drop_measured or c not in DROP_CODES)
                 matches.append((c, c in r.faults, c in measured, float(r.faults.get(c, 0.0)), measurable))
     return ClipScore(
         name=gt.name, exercise=gt.exercise, view=gt.view,

@@ -220,6 +220,15 @@ class OneEuroFilter:
         dt = np.where(np.isfinite(self._t), t - self._t, np.inf)
         dt = np.maximum(dt, 1e-6)
         go = valid & ~fresh
+        if x.ndim and go.all():  # every element tracked and valid (the usual frame): the same sums, no masks
+            a_d = self._alpha(self.d_cutoff_hz, dt)
+            edx = a_d * ((x - self._x) / dt) + (1 - a_d) * self._dx
+            a = self._alpha(self.min_cutoff_hz + self.beta * np.abs(edx), dt)
+            out = a * x + (1 - a) * self._x
+            self._dx = edx
+            self._t[...] = t
+            self._x = out
+            return out.copy() if out.ndim else out[()]
         out = np.array(self._x, copy=True)
         if go.any():
             dx = (x[go] - self._x[go]) / dt[go]

@@ -222,6 +222,7 @@ def measure(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy:
         values[f"world_{leg}_knee_flexion_deg"] = knee_flexion_deg(hip, knee, ankle)
         values[f"world_{leg}_ankle_height_m"] = -(ankle[:, 1] - _mid(sw, HIPS)[:, 1])  # y points down
     no_person = views == NO_VIEW
-    for key in values:
-        values[key] = np.where(no_person, np.nan, values[key])
+    if no_person.any():
+        for key in values:
+            values[key] = np.where(no_person, np.nan, values[key])
     return Measured(values=values, reasons=reasons)

@@ -20,6 +20,8 @@ def as3d(v: np.ndarray) -> np.ndarray:
     >>> as3d(np.array([1.0, 2.0]))
     array([1., 2., 0.])
     """
+    if type(v) is np.ndarray and v.dtype == np.float64 and v.shape[-1] == 3:
+        return v  # the usual case, without `asarray`'s cost
     v = np.asarray(v, dtype=np.float64)
     if v.shape[-1] == 3:
         return v

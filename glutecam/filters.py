@@ -10,8 +10,10 @@ array([ 0.,  1.,  2.,  3., nan, nan, nan, nan,  8.])
 
 from __future__ import annotations
 
+import bisect
 import math
 import warnings
+from collections import deque
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -94,7 +96,8 @@ class GlitchGate:
     def __init__(self, max_jump: float = 0.1, collapse_ratio: float = 0.3, max_gap_s: float = 0.1,
                  history: int = 90) -> None:
         self.max_jump, self.collapse_ratio, self.max_gap_s = max_jump, collapse_ratio, max_gap_s
-        self._extents: list[float] = []
+        self._extents: deque[float] = deque()  # the last `history` extents, in order
+        self._sorted: list[float] = []  # the same, sorted: the median without sorting every frame
         self._history = history
         self._last: np.ndarray | None = None
         self._t: np.ndarray | None = None
@@ -103,7 +106,7 @@ class GlitchGate:
         """`points` (K, D) of one frame, with glitches set to NaN."""
         p = np.array(points, dtype=np.float64, copy=True)
         size = float(body_extent(p[None])[0])
-        scale = float(np.median(self._extents)) if self._extents else np.nan
+        scale = _sorted_median(self._sorted) if self._sorted else np.nan
         if np.isfinite(scale) and not size >= self.collapse_ratio * scale:
             p[:] = np.nan
             return p
@@ -118,8 +121,17 @@ class GlitchGate:
         ok = np.isfinite(p).all(axis=-1)
         self._last[ok], self._t[ok] = p[ok], t
         if np.isfinite(size) and np.isfinite(p).all(axis=-1).sum() >= 4:
-            self._extents = (self._extents + [size])[-self._history:]
+            self._extents.append(size)
+            bisect.insort(self._sorted, size)
+            if len(self._extents) > self._history:
+                self._sorted.pop(bisect.bisect_left(self._sorted, self._extents.popleft()))
         return p
+
+
+def _sorted_median(values: list[float]) -> float:
+    """`np.median` of finite values already sorted (the same number: the middle one, or the mean of two)."""
+    n = len(values)
+    return float(values[n // 2]) if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2.0
 
 
 def _columns(x: np.ndarray) -> np.ndarray:
@@ -220,17 +232,16 @@ class OneEuroFilter:
         dt = np.where(np.isfinite(self._t), t - self._t, np.inf)
         dt = np.maximum(dt, 1e-6)
         go = valid & ~fresh
-        if x.ndim and go.all():  # every element tracked and valid (the usual frame): the same sums, no masks
-            a_d = self._alpha(self.d_cutoff_hz, dt)
-            edx = a_d * ((x - self._x) / dt) + (1 - a_d) * self._dx
-            a = self._alpha(self.min_cutoff_hz + self.beta * np.abs(edx), dt)
-            out = a * x + (1 - a) * self._x
-            self._dx = edx
-            self._t[...] = t
-            self._x = out
-            return out.copy() if out.ndim else out[()]
-        out = np.array(self._x, copy=True)
-        if go.any():
+        if x.ndim:  # arrays: the same element-wise sums over every element, kept where `go` (no gathers)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                a_d = self._alpha(self.d_cutoff_hz, dt)
+                edx = a_d * ((x - self._x) / dt) + (1 - a_d) * self._dx
+                a = self._alpha(self.min_cutoff_hz + self.beta * np.abs(edx), dt)
+                out = np.where(go, a * x + (1 - a) * self._x, self._x)
+            self._dx = np.where(go, edx, self._dx)
+        else:
+            out = np.array(self._x, copy=True)
+        if not x.ndim and go.any():
             dx = (x[go] - self._x[go]) / dt[go]
             a_d = self._alpha(self.d_cutoff_hz, dt[go])
             edx = a_d * dx + (1 - a_d) * self._dx[go]

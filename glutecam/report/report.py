@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 import numpy as np
@@ -185,15 +185,16 @@ def fault_text(f: dict[str, Any]) -> str:
 
 # -- stills -------------------------------------------------------------------------------------------------
 
-def _nearest_frames(video: Path, times_s: list[float]) -> list[np.ndarray | None]:
-    """Upright BGR images of the frame nearest each time (earlier one on a tie), in `VideoFileSource`'s
+def _nearest_frames(video: Path, times_s: list[float], convert: Callable[[np.ndarray], Any] = lambda im: im) -> list:
+    """`convert(image)` of the upright BGR frame nearest each time (earlier one on a tie), in `VideoFileSource`'s
     time (from the first frame). Decodes up to the last time but converts only the frames chosen: converting
-    every frame of a 1080p clip took seconds, as long as a tenth of the pose pass."""
+    every frame of a 1080p clip took seconds, as long as a tenth of the pose pass. `convert` runs as each frame
+    is chosen, so a long clip's many stills are never all held at full size."""
     import av
 
     from glutecam.sources import SourceError, _rotate
 
-    out: list[np.ndarray | None] = [None] * len(times_s)
+    out: list[Any] = [None] * len(times_s)
     order = sorted(range(len(times_s)), key=lambda i: times_s[i])
     try:
         container = av.open(str(video), metadata_errors="ignore")
@@ -206,8 +207,8 @@ def _nearest_frames(video: Path, times_s: list[float]) -> list[np.ndarray | None
         stream.thread_type = "AUTO"
         rate = float(stream.average_rate or 30)
 
-        def image(frame) -> np.ndarray:
-            return _rotate(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))
+        def image(frame) -> Any:
+            return convert(_rotate(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0)))
 
         k, t0, prev, prev_t = 0, None, None, 0.0
         try:
@@ -241,20 +242,18 @@ def grab_stills(video: Path, times_s: list[float], width: int = 360) -> list[byt
     out: list[bytes | None] = [None] * len(times_s)
     if not times_s:
         return out
-    frames: list[np.ndarray | None] = [None] * len(times_s)
-    try:
-        frames = _nearest_frames(video, times_s)
-    except SourceError:
-        return out
-    for i, img in enumerate(frames):
-        if img is None:
-            continue
+
+    def jpeg(img: np.ndarray) -> bytes | None:
         h, w = img.shape[:2]
         if w > width:
             img = cv2.resize(img, (width, int(round(h * width / w))), interpolation=cv2.INTER_AREA)
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
-        out[i] = buf.tobytes() if ok else None
-    return out
+        return buf.tobytes() if ok else None
+
+    try:
+        return _nearest_frames(video, times_s, convert=jpeg)
+    except SourceError:
+        return out
 
 
 # -- left versus right --------------------------------------------------------------------------------------

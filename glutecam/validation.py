@@ -159,13 +159,20 @@ def find_clips(folder: str | Path) -> list[GroundTruth]:
 
 # -- measuring ---------------------------------------------------------------------------------------------
 
+def _unmeasured_codes(rep) -> frozenset[str]:
+    """Fault codes (besides the pelvic drop's) whose measure the analyser left empty over the whole rep."""
+    peaks = {"pelvic_rotation": rep.peak_pelvic_rotation_deg,
+             "hip_flexion": rep.measures.get("peak_hip_flexion_deg", 0.0)}
+    return frozenset(code for code, peak in peaks.items() if peak is None)
+
+
 @dataclass
 class MeasuredRep:
     start_s: float
     end_s: float
     fault_codes: set[str]
     drop_measured: bool = True  # False: the pelvic drop was "not measured" in this rep (view, occlusion)
-    rotation_measured: bool = True  # False: the pelvic rotation was "not measured" in this rep (view)
+    unmeasured: frozenset[str] = frozenset()  # other fault codes whose measure the view left empty in this rep
 
 
 @dataclass
@@ -202,7 +209,7 @@ def analyser_measurer(track, gt: GroundTruth, pelvis_estimator=None) -> Measurem
     drop = np.asarray(frames["pelvic_drop_deg"], dtype=np.float64)
     reps = [MeasuredRep(float(r.start_s), float(r.end_s), {f.code for f in r.faults},
                         drop_measured=r.peak_pelvic_drop_deg is not None,
-                        rotation_measured=r.peak_pelvic_rotation_deg is not None) for r in res.set.reps]
+                        unmeasured=_unmeasured_codes(r)) for r in res.set.reps]
     return Measurement(_align(drop, track.frame_index, gt.frame), reps, "analysers")
 
 
@@ -303,8 +310,7 @@ def score_clip(gt: GroundTruth, m: Measurement, codes: Iterable[str] | None = No
         for r, mr in zip(gt.reps, _match_reps(gt, m.reps)):
             measured = mr.fault_codes if mr is not None else set()
             for c in sorted(judged):
-                measurable = mr is None or (mr.rotation_measured if c == "pelvic_rotation"
-                                            else mr.drop_measured or c not in DROP_CODES)
+                measurable = mr is None or ((mr.drop_measured or c not in DROP_CODES) and c not in mr.unmeasured)
                 matches.append((c, c in r.faults, c in measured, float(r.faults.get(c, 0.0)), measurable))
     return ClipScore(
         name=gt.name, exercise=gt.exercise, view=gt.view,

@@ -11,11 +11,12 @@ from tests.judging import FaultCase, analyse_schedule, check_case, codes
 from tests.synthetic import REALISTIC, Noise, side_lying_abduction, split_squat
 
 # thresholds: hike/drop 5 from baseline; hip flexion 10 and knee bend 15 beyond the start position; range
-# 30 (the peak itself). Roll-back is not measured lying facing the camera (the model's depth; see below).
+# 30 (the peak itself). Roll-back and hip flexion are not measured lying facing the camera (the model's
+# depth; see below).
 CASES = [
     FaultCase("hip_hike", "drop_deg", -8.0, -2.0),
     FaultCase("pelvic_drop", "drop_deg", 8.0, 2.0),
-    FaultCase("hip_flexion", "hip_flexion_deg", 13.0, 7.0),
+    FaultCase("hip_flexion", "hip_flexion_deg", 25.0, 0.0),  # not measured: never flagged (see below)
     FaultCase("knee_bend", "knee_bend_deg", 18.0, 12.0),
     FaultCase("short_range", "top_deg", 27.0, 33.0),
 ]
@@ -26,7 +27,10 @@ def schedule(request):
     return analyse_schedule(side_lying_abduction, CASES, side=request.param)
 
 
-@pytest.mark.parametrize("i", range(len(CASES)), ids=[f"{c.code}{c.beyond:+.0f}" for c in CASES])
+JUDGED = [i for i, c in enumerate(CASES) if c.code != "hip_flexion"]
+
+
+@pytest.mark.parametrize("i", JUDGED, ids=[f"{CASES[i].code}{CASES[i].beyond:+.0f}" for i in JUDGED])
 def test_fault_3_deg_beyond_is_flagged_and_3_deg_inside_is_not(schedule, i):
     check_case(schedule[1], CASES, i)
 
@@ -42,7 +46,7 @@ def test_counts_reps_finds_the_top_leg_and_names_the_phases(schedule):
 def test_measures_recover_the_truth_noise_free(schedule):
     clip, res = schedule
     f = res.frames
-    for key in ("pelvic_drop_deg", "hip_flexion_deg", "knee_flexion_deg"):
+    for key in ("pelvic_drop_deg", "knee_flexion_deg"):
         assert np.nanmax(np.abs(f[key] - clip.truth[key])) < 0.5, key
     # abduction from the image: the leg rests 10 deg behind the frontal plane, which foreshortens it a little
     assert np.nanmax(np.abs(f["hip_abduction_deg"] - clip.truth["hip_abduction_deg"])) < 1.0
@@ -77,3 +81,16 @@ def test_realistic_noise():
         for i in range(len(cases)):
             check_case(res, cases, i)
         assert "hip_hike" not in codes(res.set.reps[0])
+
+
+def test_hip_flexion_is_not_measured_lying_facing_the_camera(schedule):
+    """The top leg drifts forward along the line of sight; MediaPipe's depth read a true 30 deg drift as
+    2 deg on the rendered clips, and the image thigh shortens by only ~2.5%. So not even a 25 deg drift
+    (the schedule's hip_flexion rep) is guessed at: NaN with the reason, no fault, no peak."""
+    clip, res = schedule
+    assert np.isnan(res.frames["hip_flexion_deg"]).all()
+    assert not any("hip_flexion" in codes(r) for r in res.set.reps)
+    assert all(r.measures["peak_hip_flexion_deg"] is None for r in res.set.reps)
+    assert set(res.reasons["hip_flexion_deg"]) == {"lying facing the camera the top leg drifts forward along "
+                                                   "the line of sight, and the pose model's depth there does "
+                                                   "not follow it"}

@@ -253,7 +253,8 @@ def test_cost_per_frame_is_far_below_a_millisecond():
     ("split-squat", {"drop_deg": 9.0}, "pelvic_drop", "Keep your left hip up"),  # right leg in front
     # (no single-leg RDL case: its faults peak at the bottom of the hinge, where from behind the pose model
     # loses the pelvis, so the drop is not judged there; its cues are covered by the table tests above)
-    ("side-lying-abduction", {"hip_flexion_deg": 25.0}, "hip_flexion", "Take the leg back before lifting"),
+    # (no side-lying hip-flexion case: lying facing the camera the drift runs along the line of sight and is
+    # not measured, see glutecam/view.py; its cue is covered by the table tests above)
     ("side-lying-abduction", {"drop_deg": -9.0}, "hip_hike", "Keep your top hip down, away from your ribs"),
 ])
 def test_on_a_synthetic_set_the_faulty_rep_is_cued_in_time_and_the_clean_ones_praised(exercise, faults, code, text):

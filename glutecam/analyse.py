@@ -43,7 +43,7 @@ class AnalyseOptions:
     config_path: Path | None = None
     video: bool = True  # write annotated.mp4
     stride: int = 1  # analyse every n-th frame
-    max_people: int = 2
+    max_people: int = 1  # see PoseEstimator: 1 tracks one person and counts bystanders once a second
 
 
 @dataclass

@@ -88,8 +88,9 @@ def cli() -> None:
 @click.option("--no-video", is_flag=True, help="Skip the annotated clip (faster).")
 @click.option("--stride", type=click.IntRange(1, 8), default=1,
               help="Analyse every n-th frame (2 halves the work on 60 fps clips).")
-@click.option("--max-people", type=click.IntRange(1, 5), default=2,
-              help="People the model looks for; 1 is faster but cannot report bystanders.")
+@click.option("--max-people", type=click.IntRange(1, 5), default=1,
+              help="People the model tracks each frame. 1 (default): one person, tracked steadily; bystanders "
+                   "are counted once a second. 2+: everyone, each frame; the largest, most central is followed.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1,
               help="With a FOLDER: clips analysed at once, each in its own process.")
 @click.option("--db", type=click.Path(path_type=Path), default=None,

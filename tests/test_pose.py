@@ -86,3 +86,32 @@ def test_selector_starts_with_the_largest_central_person_then_keeps_following_th
     moved, intruder = _person(560, 500, 600), _person(420, 480, 800)
     assert sel.choose([intruder, moved]) is moved
     assert sel.choose([]) is None
+
+
+def test_default_tracking_follows_one_person_and_still_counts_bystanders(samples_dir, model_ready):
+    """--max-people 1 (the default) tracks one person; the census reports the others. The clip lasts
+    1.7 s, so the census runs every 0.25 s here to get a few looks at it (the default is once a second)."""
+    from glutecam.pose import PoseEstimator
+    from glutecam.track import PoseTrack
+
+    src = VideoFileSource(samples_dir / "pose2sim_multi_cam01.mp4")
+    with PoseEstimator(max_people=1, census_every_s=0.25) as est:
+        poses = [est.process(f) for f in src]
+    track = PoseTrack.from_frames(poses, (src.info.width, src.info.height), src.info.fps)
+    assert track.detected.mean() > 0.95
+    assert track.n_people.max() >= 2  # the census saw the others
+    centre = (track.xy(L.LEFT_HIP) + track.xy(L.RIGHT_HIP)) / 2
+    ok = track.detected[1:] & track.detected[:-1]
+    assert np.linalg.norm(np.diff(centre, axis=0), axis=1)[ok].max() < 0.05 * track.frame_size_wh[1]
+
+
+def test_census_runs_once_a_second_not_every_frame(samples_dir, model_ready):
+    from glutecam.pose import PoseEstimator
+
+    calls = []
+    with PoseEstimator(max_people=1) as est:
+        real = est._census.detect
+        est._census.detect = lambda image: calls.append(1) or real(image)
+        for frame in VideoFileSource(samples_dir / "pose2sim_multi_cam01.mp4"):  # 100 frames at 60 fps
+            est.process(frame)
+    assert len(calls) == 2  # at 0 s and 1 s

@@ -373,7 +373,7 @@ def main() -> None:
     ap.add_argument("--clip", default=str(DEFAULT_CLIP))
     ap.add_argument("--frames", type=int, default=600)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--max-people", type=int, default=2)
+    ap.add_argument("--max-people", type=int, default=1, help="as analyse --max-people (default 1)")
     ap.add_argument("--exercise", default="split-squat")
     ap.add_argument("--stride", type=int, default=1)
     ap.add_argument("--model", default=None, help="model name or path (default: full)")

@@ -19,18 +19,12 @@ EXIT_PROBLEMS, EXIT_USER_ERROR, EXIT_INTERRUPTED = 1, 2, 130
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from glutecam.analyse import OutputError
+    from glutecam.config import ConfigError
     from glutecam.models import ModelError
     from glutecam.sources import SourceError
     from glutecam.track import TrackFileError
 
-    errors: list[type[BaseException]] = [OutputError, ModelError, SourceError, TrackFileError]
-    try:
-        from glutecam.config import ConfigError
-
-        errors.append(ConfigError)
-    except ImportError:  # pragma: no cover - config arrives with the analysers
-        pass
-    return tuple(errors)
+    return (OutputError, ConfigError, ModelError, SourceError, TrackFileError)
 
 
 def fail(message: str, status: int = EXIT_USER_ERROR) -> None:

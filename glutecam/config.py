@@ -217,6 +217,8 @@ def build_config(table: dict[str, Any], where: str = "defaults") -> Config:
         raise ConfigError(f"{where}: [view] needs frontal_max_deg < side_min_deg <= 90")
     if sections["filters"].min_visibility > 1:
         raise ConfigError(f"{where}: [filters.min_visibility] must lie in 0..1")
+    if not sections["filters"].butterworth_cutoff_hz > 0:  # scipy's `butter` would fail mid-analysis
+        raise ConfigError(f"{where}: [filters.butterworth_cutoff_hz] must be above 0")
     return Config(exercises=MappingProxyType(exercises), source=where, **sections)
 
 

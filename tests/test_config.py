@@ -75,6 +75,7 @@ def test_a_fault_can_be_switched_off(tmp_path):
     ("[split-squat.faults]\nshort_range = { threshold = 70.0, major = 80.0 }\n", ["major", "below"]),
     ("[split-squat.faults]\npelvic_drop = { threshold = 5.0, major = 9.0, worst = 2 }\n", ["unknown key", "worst"]),
     ("[filters]\nmin_visibility = 2.0\n", ["min_visibility"]),
+    ("[filters]\nbutterworth_cutoff_hz = 0\n", ["butterworth_cutoff_hz", "above 0"]),
     ("[view]\nfrontal_max_deg = 70.0\n", ["frontal_max_deg < side_min_deg"]),
     ("[baseline]\nmin_frames = 2.5\n", ["whole number"]),
     ("[judge]\nmin_hold_s = -1\n", ["must not be negative"]),

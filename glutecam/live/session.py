@@ -94,33 +94,30 @@ class NewestFrames:
         self._stop = threading.Event()
         self._end = object()
 
+    def _put_newest(self, item: object) -> None:
+        """Replace the frame waiting in the slot, if any (this thread is the only producer: never blocks)."""
+        try:
+            self._slot.get_nowait()
+            self.dropped += 1
+        except queue.Empty:
+            pass
+        self._slot.put(item)
+
     def _run(self) -> None:
         try:
             for frame in self.source:
                 if self._stop.is_set():
                     break
-                try:
-                    self._slot.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
-                self._slot.put(frame)
+                self._put_newest(frame)
         except Exception as exc:  # handed to the consumer as the source's error
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
             self.error = self.error or getattr(self.source, "error", None)
-            while True:
-                try:
-                    self._slot.put(self._end, timeout=0.1)
-                    break
-                except queue.Full:
-                    if self._stop.is_set():
-                        break
-                    try:
-                        self._slot.get_nowait()
-                        self.dropped += 1
-                    except queue.Empty:
-                        pass
+            try:  # give the consumer a moment to take the last frame before the end replaces it
+                self._slot.put(self._end, timeout=0.1)
+            except queue.Full:
+                if not self._stop.is_set():
+                    self._put_newest(self._end)
 
     def __iter__(self) -> Iterator[Frame]:
         thread = threading.Thread(target=self._run, name="glutecam-newest-frame", daemon=True)

@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from glutecam.config import LOWER_IS_WORSE, FaultThreshold
 from glutecam.filters import runs
 from glutecam.reps import RepWindow
-from glutecam.results import Fault, NotMeasured, RepResult, SetResult
+from glutecam.results import Fault, NotMeasured, RepResult
 
 Kind = Literal["frame", "range", "tempo"]
 
@@ -246,7 +246,3 @@ def set_summary(reps: list[RepResult], fault_fraction: float) -> dict:
         "mean_rep_s": round(float(np.mean([r.duration_s for r in reps])), 3) if reps else None,
     }
 
-
-def empty_set(exercise: str, side: str | None, side_source: str, view: str, reason: str) -> SetResult:
-    return SetResult(exercise=exercise, side=side, side_source=side_source, view=view, reps=[],
-                     summary=set_summary([], 0.5), warnings=[reason])

@@ -169,13 +169,12 @@ class Run:
             return dict(self.summary["thresholds"]), "as used for this run"
         found: dict[str, dict[str, Any]] = {}
         if self.exercise:
-            try:
-                from glutecam.config import load_config
+            from glutecam.config import ConfigError, load_config
+            from glutecam.report.clip import thresholds_of
 
-                ex = load_config(None).exercise(self.exercise)
-                found = {code: {"threshold": t.threshold, "major": t.major, "relative": t.relative,
-                                "enabled": t.enabled} for code, t in ex.faults.items()}
-            except Exception:  # an unknown exercise or no config module: fall back to the faults' own
+            try:
+                found = thresholds_of(load_config(None), self.exercise)
+            except ConfigError:  # an exercise this glutecam does not know: fall back to the faults' own
                 found = {}
         for rep in self.reps:
             for f in rep.get("faults") or []:

@@ -196,19 +196,6 @@ class Run:
                 return float(t[idx[np.argmax(np.abs(drop[idx]))]])
         return float(rep.get("peak_s") if _f(rep.get("peak_s")) is not None else rep["start_s"])
 
-    def worst_rep(self) -> dict[str, Any] | None:
-        """The rep a coach should look at first: the worst fault, else the largest peak pelvic drop."""
-        reps = self.reps
-        if not reps:
-            return None
-
-        def score(r: dict[str, Any]) -> tuple[float, float]:
-            faults = r.get("faults") or []
-            return (max((fault_badness(f) for f in faults), default=0.0),
-                    abs(_f(r.get("peak_pelvic_drop_deg")) or 0.0))
-
-        return max(reps, key=score)
-
 
 def _read_frames(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
     wanted = {"time_s", "frame", "rep", "detected", *MEASURES}

@@ -157,7 +157,7 @@ class PoseEstimator:
         self._last_ts_ms = -1
         self._calls = 0
 
-    def _options(self, running_mode, callback=None, num_poses: int | None = None):
+    def _options(self, running_mode, num_poses: int | None = None):
         from mediapipe.tasks.python import BaseOptions, vision
 
         return vision.PoseLandmarkerOptions(
@@ -167,7 +167,6 @@ class PoseEstimator:
             min_pose_detection_confidence=self._conf[0],
             min_pose_presence_confidence=self._conf[0],
             min_tracking_confidence=self._conf[1],
-            result_callback=callback,
         )
 
     def __enter__(self) -> "PoseEstimator":

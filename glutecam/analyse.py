@@ -204,10 +204,6 @@ def frame_overlays(track: PoseTrack, analysis) -> list[Overlay]:
     return overlays
 
 
-def _fault_label(f) -> str:
-    return f"{f.code.replace('_', ' ')} {f.value:.0f} (limit {f.threshold:.0f})"
-
-
 class ScaledAnnotator:
     """Draws at the clip's size: scales each frame (and the landmarks, given in source pixels) from
     `source_wh` to `size_wh`, then annotates. `scaled_frames` does the scaling on the decoding thread."""

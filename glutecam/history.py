@@ -112,9 +112,8 @@ def connect(path: str | Path | None = None) -> sqlite3.Connection:
         raise HistoryError(f"{path}: cannot open the history database ({exc})") from None
     try:
         con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":  # e.g. a network file system; still correct, only less concurrent
-            pass
+        con.execute("PRAGMA journal_mode = WAL")  # may stay in another mode (e.g. on a network file system):
+        # still correct, only less concurrent
         con.execute("PRAGMA foreign_keys = ON")
         con.execute("PRAGMA synchronous = NORMAL")
         _migrate(con, path)

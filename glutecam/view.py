@@ -29,7 +29,6 @@ SIDE = frozenset({"left_side", "right_side"})
 LYING = frozenset({"lying_left", "lying_right"})
 
 _OBL = {v: "image" for v in ("front", "back", "lying_left", "lying_right")}
-_FRONT_BACK_LYING_IMAGE = dict(_OBL)
 # Depth from behind: on the rendered clips (shared/synth_dev) MediaPipe's world landmarks of a person seen
 # from behind read a clean split squat as 16 deg of pelvis rotation at the bottom of every rep, missed a true
 # 8 deg, and swapped which hip was flexed; so nothing that needs depth is measured from behind.
@@ -47,7 +46,7 @@ SOURCES: dict[str, dict[str, str]] = {
     # depth shows; on the rendered clips that depth read 2-6 deg of roll-back on clean reps, growing with the
     # leg's lift: as large as the 5 deg fault, so it is not measured there.
     "pelvis_rotation_deg": {v: "world" for v in ("front", "oblique")},
-    "hip_abduction_deg": {**_FRONT_BACK_LYING_IMAGE, "oblique": "world"},
+    "hip_abduction_deg": {**_OBL, "oblique": "world"},
     # Lying facing the camera (or with the back to it) the top leg drifts forward along the line of sight,
     # which only the world landmarks' depth shows; on the rendered clips that depth read a true 30 deg drift
     # (from 10 deg extension to 20 deg flexion) as 2 deg, within the 10 deg spread of clean reps across clips.
@@ -57,7 +56,7 @@ SOURCES: dict[str, dict[str, str]] = {
     "hip_flexion_deg": {v: s for v, s in _DEPTH.items() if v not in LYING},
     "knee_flexion_deg": dict(_DEPTH),
     "fppa_deg": {"front": "image", "back": "image"},
-    "trunk_lean_deg": {**_FRONT_BACK_LYING_IMAGE, "oblique": "world"},
+    "trunk_lean_deg": {**_OBL, "oblique": "world"},
     "trunk_forward_lean_deg": {"left_side": "image", "right_side": "image", "front": "world", "oblique": "world"},
 }
 

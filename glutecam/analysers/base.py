@@ -24,7 +24,7 @@ from glutecam.metrics.pelvis import PelvisEstimator, estimate_pelvis
 from glutecam.reps import Hysteresis, RepWindow, find_reps, rep_numbers, rep_phases
 from glutecam.results import RepResult, SetResult, Side
 from glutecam.track import PoseTrack
-from glutecam.view import NO_VIEW, classify_views, reference_up, set_view, smooth_views
+from glutecam.view import FRONTAL, NO_VIEW, classify_views, reference_up, set_view, smooth_views
 
 VIEW_PHRASES = {
     "front": "from the front", "back": "from behind", "left_side": "from their left side",
@@ -80,7 +80,7 @@ class Analyser:
 
     name: ClassVar[str]
     phase_names: ClassVar[tuple[str, str]] = ("down", "up")
-    suited_views: ClassVar[frozenset[str]] = frozenset({"front", "back"})
+    suited_views: ClassVar[frozenset[str]] = FRONTAL
     view_advice: ClassVar[str] = "film from in front or from behind"
     free_is_working: ClassVar[bool] = False  # side-lying: the working (top) leg is also the free leg
     rules: ClassVar[tuple[FaultRule, ...]] = ()

@@ -22,6 +22,7 @@ from glutecam.filters import RunningMax
 from glutecam.metrics.columns import Measured
 from glutecam.metrics.trunk import hinge_from_height_deg
 from glutecam.results import Side
+from glutecam.view import FRONTAL
 
 
 #: The image hinge counts only beyond this angle: nearer upright arccos of the height ratio is too sensitive
@@ -34,7 +35,7 @@ CONTRADICTION_DEG = 20.0
 
 class SingleLegRDL(Analyser):
     name: ClassVar[str] = "single-leg-rdl"
-    suited_views = frozenset({"back", "front"})
+    suited_views = FRONTAL
     view_advice = "film from behind (or slightly to one side of behind) so the pelvis stays in view"
     rules = PELVIS_RULES + (
         FaultRule("short_range", "drive_deg", "trunk hinged only {value:.0f} deg (aim for {threshold:.0f})",
@@ -73,6 +74,6 @@ class SingleLegRDL(Analyser):
         if limit is None:
             return super().hidden_pelvis(m, views, drive)
         hinge = m["trunk_inclination_deg"] if drive is None else np.fmax(drive, m["trunk_inclination_deg"])
-        hidden = np.isin(views, ["front", "back"]) & (hinge >= limit)
+        hidden = np.isin(views, list(FRONTAL)) & (hinge >= limit)
         return hidden, (f"with the trunk hinged beyond {limit:.0f} deg the pose model does not follow the pelvis "
                         f"(from the front the trunk hides it; from behind the hip landmarks lose it)")

@@ -15,6 +15,7 @@ from glutecam.analysers.base import Analyser
 from glutecam.analysers.judge import FaultRule, MeasureSpec
 from glutecam.metrics.columns import Measured
 from glutecam.results import Side
+from glutecam.view import FRONTAL
 
 #: Hip flexion difference between the legs (deg) that counts as evidence of which leg is in front.
 SIDE_EVIDENCE_DEG = 15.0
@@ -76,7 +77,7 @@ def measured_or_world(m: Measured, key: str) -> np.ndarray:
 
 class SplitSquat(Analyser):
     name: ClassVar[str] = "split-squat"
-    suited_views = frozenset({"front", "back"})
+    suited_views = FRONTAL
     view_advice = "film from in front or from behind so the pelvis faces the camera"
     rules = PELVIS_RULES + (
         FaultRule("short_range", "drive_deg", "front knee bent only {value:.0f} deg (aim for {threshold:.0f})",

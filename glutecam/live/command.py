@@ -59,6 +59,7 @@ def run_live_command(exercise: str, camera: int = 0, side: str | None = None, re
     from glutecam.analysers import get_analyser
     from glutecam.cli import EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USER_ERROR, _user_errors
     from glutecam.config import load_config
+    from glutecam.interrupts import stop_on_signals
     from glutecam.live.display import CvDisplay, DisplayError, MemoryDisplay
     from glutecam.live.session import LiveOptions, LiveSession, NewestFrames
     from glutecam.live.sound import make_sound
@@ -95,19 +96,12 @@ def run_live_command(exercise: str, camera: int = 0, side: str | None = None, re
         click.echo(note, err=True)
     options = LiveOptions(exercise=exercise, side=side, setup=not no_setup, debug=debug, source_label=label,
                           model_name=found_model.name)
-    try:
-        from glutecam.interrupts import stop_on_signals
-    except ImportError:  # pragma: no cover - interrupts arrive with issue 7
-        stop_on_signals = None
-    with contextlib.ExitStack() as stack:
-        stop = stack.enter_context(stop_on_signals()) if stop_on_signals else None
-        with PoseEstimator(found_model.path, max_people=max_people) as estimator:
-            session = LiveSession(source, estimator, analyser, display, out_dir, options,
-                                  (info.width, info.height), info.fps, sound=player,
-                                  stop=(lambda: bool(stop)) if stop is not None else None)
-            click.echo(f"glutecam live: {exercise} from {label}; writing to {out_dir}"
-                       + ("" if no_window else " (keys: p pause, r recalibrate, d debug, q quit)"), err=True)
-            result = session.run()
+    with stop_on_signals() as stop, PoseEstimator(found_model.path, max_people=max_people) as estimator:
+        session = LiveSession(source, estimator, analyser, display, out_dir, options, (info.width, info.height),
+                              info.fps, sound=player, stop=lambda: bool(stop))
+        click.echo(f"glutecam live: {exercise} from {label}; writing to {out_dir}"
+                   + ("" if no_window else " (keys: p pause, r recalibrate, d debug, q quit)"), err=True)
+        result = session.run()
     print_summary(result)
     record_history(result, session, db)
     if result.interrupted:
@@ -159,11 +153,9 @@ def print_summary(result) -> None:
 
 def record_history(result, session, db: Path | None) -> None:
     """Add the set to the history database (issue 5), when there is one and the set has reps."""
+    from glutecam.history import record_session
+
     if result.set is None or not result.reps:
-        return
-    try:
-        from glutecam.history import record_session
-    except ImportError:  # pragma: no cover - the history module ships with issue 5
         return
     try:
         record_session(result.set, mode="live", performed_at=session.started_wall,

@@ -494,6 +494,7 @@ class LiveSession:
         return result
 
     def _finish(self, stop_reason: str, interrupted: bool) -> LiveResult:
+        from glutecam.analysers.judge import set_summary
         from glutecam.results import SetResult
 
         set_result = None
@@ -501,12 +502,7 @@ class LiveSession:
         self._pending = []
         side = (getattr(self.live, "side", None) if self.live is not None else None) or self.options.side
         if self.live is not None:
-            try:
-                from glutecam.analysers.judge import set_summary
-
-                summary = set_summary(self.reps, self.analyser.config.judge.set_fault_fraction)
-            except ImportError:  # pragma: no cover - the analysers always ship it
-                summary = {"n_reps": len(self.reps)}
+            summary = set_summary(self.reps, self.analyser.config.judge.set_fault_fraction)
             view = self.views.most_common(1)[0][0] if self.views else "none"
             warnings = list(self.analyser.view_warnings(view)) if hasattr(self.analyser, "view_warnings") else []
             set_result = SetResult(exercise=self.options.exercise, side=side,

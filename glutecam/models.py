@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from glutecam.files import replacing
+
 MODEL_NAMES = ("lite", "full", "heavy")
 DEFAULT_MODEL = "full"
 OFFICIAL_URL = (
@@ -145,27 +147,22 @@ def download_model(
     if name not in MODEL_NAMES:
         raise ModelError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
     dest_dir = Path(dest_dir) if dest_dir else cache_dir()
-    dest_dir.mkdir(parents=True, exist_ok=True)
     url = url or OFFICIAL_URL.format(name=name)
     target = dest_dir / file_name(name)
-    tmp = target.with_name(target.name + ".part")
     open_url = opener or urllib.request.urlopen
     try:
-        with open_url(url, timeout=30) as resp, open(tmp, "wb") as out:
-            total = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
-            total = int(total) if total else None
-            done = 0
-            while chunk := resp.read(1 << 16):
-                out.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-        check_bundle(tmp)
-    except ModelError:
-        tmp.unlink(missing_ok=True)
-        raise
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        with replacing(target) as tmp:  # removes the partial file on any error, Ctrl+C included
+            with open_url(url, timeout=30) as resp, open(tmp, "wb") as out:
+                total = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
+                total = int(total) if total else None
+                done = 0
+                while chunk := resp.read(1 << 16):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+            check_bundle(tmp)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ModelError(f"download of {url} failed: {exc}") from None
-    tmp.replace(target)
     return target

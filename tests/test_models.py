@@ -78,3 +78,16 @@ def test_a_bad_download_leaves_nothing_behind(tmp_path):
     with pytest.raises(ModelError):
         download_model("full", tmp_path, opener=lambda url, timeout: FakeResponse(b"<html>error</html>"))
     assert list(tmp_path.iterdir()) == []
+
+
+class InterruptedResponse(FakeResponse):
+    def read(self, n=-1):
+        if self.tell() > 0:
+            raise KeyboardInterrupt
+        return super().read(4)
+
+
+def test_an_interrupted_download_leaves_nothing_behind(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        download_model("full", tmp_path, opener=lambda url, timeout: InterruptedResponse(b"0123456789"))
+    assert list(tmp_path.iterdir()) == []

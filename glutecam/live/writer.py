@@ -123,10 +123,6 @@ class SessionWriter:
         self._events.flush()
 
     # -- the track ----------------------------------------------------------------------------------
-    def track(self) -> PoseTrack:
-        return PoseTrack.from_frames(list(self.poses), self.frame_size_wh, self.fps, source=self.source,
-                                     model=self.model, info={"live": True})
-
     def _save(self, poses: list[FramePose]) -> None:
         with self._lock:
             t0 = time.monotonic()

@@ -84,7 +84,7 @@ def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progre
     poses = TrackBuilder()  # the track's arrays only, in chunks: memory does not grow per frame beyond them
     interrupted = False
     t_pose = 0.0
-    total = info.n_frames // source.stride if info.n_frames else None
+    total = -(-info.n_frames // source.stride) if info.n_frames else None  # frames 0, stride, 2*stride...
     try:
         for frame in prefetch(source, maxsize=4):
             if stop:

@@ -34,6 +34,24 @@ def test_stride_keeps_every_nth_frame_with_its_true_time(tmp_path):
     np.testing.assert_allclose([f.time_s for f in frames], [0, 0.15, 0.30, 0.45], atol=0.002)
 
 
+def test_the_pose_pass_progress_total_counts_the_frames_a_stride_keeps(tmp_path):
+    from types import SimpleNamespace
+
+    from glutecam.analyse import run_pose
+    from glutecam.track import FramePose
+
+    class NoPose:  # stands in for PoseEstimator: nobody found, no model needed
+        model = SimpleNamespace(name="none", path="none")
+
+        def process(self, frame):
+            return FramePose.missing(frame.index, frame.time_s)
+
+    clip = write_clip(tmp_path / "c.mp4", coloured_frames(10), fps=20)
+    calls = []
+    track, _, _ = run_pose(VideoFileSource(clip, stride=3), NoPose(), progress=lambda *a: calls.append(a))
+    assert len(track) == 4  # frames 0, 3, 6, 9
+    assert calls[-1] == (4, 4, "pose")
+
 def test_rotation_metadata_is_applied(tmp_path):
     import imageio_ffmpeg
 

@@ -37,6 +37,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from glutecam.files import replacing
+
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -409,7 +411,7 @@ def trends(sessions: Iterable[SessionRecord]) -> list[Trend]:
 
 
 def plot_history(sessions: list[SessionRecord], path: str | Path) -> Path:
-    """Write a PNG: mean peak pelvic drop and rotation per session over time, one line per exercise and side."""
+    """Write a PNG (or the format of `path`'s suffix): mean peak pelvic drop and rotation per session over time, one line per exercise and side."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -437,13 +439,17 @@ def plot_history(sessions: list[SessionRecord], path: str | Path) -> Path:
     ax1.set_title("glutecam history")
     fig.autofmt_xdate()
     fig.tight_layout()
-    tmp = Path(path).with_name(Path(path).stem + ".part" + Path(path).suffix)  # same suffix: same format
-    try:
-        fig.savefig(tmp, dpi=100)
-    finally:
-        plt.close(fig)
-    tmp.replace(path)  # a plot cut short by Ctrl+C never replaces a good one
+    with replacing(path) as tmp:  # a plot cut short by Ctrl+C never replaces a good one, nor leaves a .part
+        try:
+            fig.savefig(tmp, dpi=100, format=plot_format(path))
+        finally:
+            plt.close(fig)
     return path
+
+
+def plot_format(path: Path) -> str:
+    """The image format a plot path asks for: its suffix, PNG without one."""
+    return Path(path).suffix[1:].lower() or "png"
 
 
 # -- command line -------------------------------------------------------------------------------------------
@@ -492,10 +498,20 @@ def history_command(exercise: str | None, side: str | None, plot: Path | None, d
 def _click_command():
     import click
 
+    def plot_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        known = FigureCanvasBase.get_supported_filetypes()
+        if value is not None and plot_format(value) not in known:
+            raise click.BadParameter(f"{value.suffix} is not an image format; use one of "
+                                     f"{', '.join('.' + k for k in sorted(known))} (or no suffix for PNG)")
+        return value
+
     @click.command("history")
     @click.option("--exercise", default=None, help="Only this exercise (e.g. split-squat).")
     @click.option("--side", type=click.Choice(["left", "right"]), default=None, help="Only this working side.")
-    @click.option("--plot", type=click.Path(path_type=Path), default=None, help="Write a trend plot (PNG) here.")
+    @click.option("--plot", type=click.Path(path_type=Path), default=None, callback=plot_path,
+                  help="Write a trend plot (PNG) here.")
     @click.option("--db", type=click.Path(path_type=Path), default=None,
                   help="History database (default: $GLUTECAM_DB, else history.sqlite in the user data folder).")
     def history_cli(exercise: str | None, side: str | None, plot: Path | None, db: Path | None) -> None:

@@ -176,3 +176,17 @@ def test_default_path_is_the_user_data_dir_unless_overridden(monkeypatch, tmp_pa
     assert history.default_db_path() == tmp_path / "data" / "glutecam" / "history.sqlite"
     monkeypatch.setenv("GLUTECAM_DB", str(tmp_path / "elsewhere.sqlite"))
     assert history.default_db_path() == tmp_path / "elsewhere.sqlite"
+
+
+def test_plot_path_without_suffix_is_a_png_and_a_bad_suffix_a_usage_error(tmp_path):
+    from click.testing import CliRunner
+
+    db, plot = tmp_path / "h.sqlite", tmp_path / "trend"
+    record_session({"exercise": "split-squat", "side": "left", "reps": [
+        {"index": 1, "start_s": 0.0, "end_s": 2.0, "peak_pelvic_drop_deg": 6.5, "verdict": "fault"}]}, db=db)
+    ok = CliRunner().invoke(history.history_cli, ["--db", str(db), "--plot", str(plot)])
+    assert ok.exit_code == 0, ok.output
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list(tmp_path.glob("*.part"))
+    bad = CliRunner().invoke(history.history_cli, ["--db", str(db), "--plot", str(tmp_path / "trend.txt")])
+    assert bad.exit_code == 2 and "not an image format" in bad.output
+    assert not (tmp_path / "trend.txt").exists()

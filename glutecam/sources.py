@@ -119,7 +119,7 @@ class VideoFileSource:
             return frame
         return None
 
-    def _frame_time(self, frame, index: int, t0: float | None) -> float:
+    def _frame_time(self, frame, index: int) -> float:
         if frame.pts is not None and frame.time_base is not None:
             return float(frame.pts * frame.time_base)
         fps = self.info.fps * self.stride if self.info.fps else 30.0
@@ -146,7 +146,7 @@ class VideoFileSource:
                                   f"{_damage(self.path) or f'damaged data ({_short(exc)})'}")
                     break
             frame, pending = pending, None
-            t = last_t = self._frame_time(frame, index, t0)
+            t = last_t = self._frame_time(frame, index)
             if t0 is None:
                 t0 = t
             if index % self.stride == 0:

@@ -224,8 +224,7 @@ class LiveSession:
 
     def _analyse(self, pose: FramePose) -> Any:
         if self._reset_at is not None and pose.time_s >= self._reset_at:
-            self.live.reset_baseline()  # the baseline comes only from frames where the set-up is right
-            self._reset_at, self._baseline_since = None, None
+            self._reset_baseline()  # the baseline comes only from frames where the set-up is right
         state = self.live.update(pose)
         self.writer.add_pose(pose)
         self.state = state
@@ -244,7 +243,7 @@ class LiveSession:
         self.stage = "calibrating"
         self.writer.event("setup_done", t, baseline_ready=self._baseline_since is not None)
 
-    def _analyse_reset_now(self) -> None:
+    def _reset_baseline(self) -> None:
         self.live.reset_baseline()
         self._reset_at, self._baseline_since = None, None
 
@@ -253,8 +252,7 @@ class LiveSession:
         if self.stage == "setup" or self.live is None:
             self.guide.reset()
             return
-        self.live.reset_baseline()
-        self._baseline_since = None
+        self._reset_baseline()
         self.feedback.reset()
         self.stage = "calibrating"
         self.writer.event("recalibrate", t)
@@ -299,7 +297,7 @@ class LiveSession:
         if self.stage == "setup" and check.ok and not self._setup_ok:
             self._reset_at = t  # the checks begin to pass: capture the baseline from here
             if self.live is not None:
-                self._analyse_reset_now()
+                self._reset_baseline()
         self._setup_ok = check.ok
         if self.stage == "setup":
             if check.instruction:

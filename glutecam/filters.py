@@ -232,23 +232,13 @@ class OneEuroFilter:
         dt = np.where(np.isfinite(self._t), t - self._t, np.inf)
         dt = np.maximum(dt, 1e-6)
         go = valid & ~fresh
-        if x.ndim:  # arrays: the same element-wise sums over every element, kept where `go` (no gathers)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                a_d = self._alpha(self.d_cutoff_hz, dt)
-                edx = a_d * ((x - self._x) / dt) + (1 - a_d) * self._dx
-                a = self._alpha(self.min_cutoff_hz + self.beta * np.abs(edx), dt)
-                out = np.where(go, a * x + (1 - a) * self._x, self._x)
-            self._dx = np.where(go, edx, self._dx)
-        else:
-            out = np.array(self._x, copy=True)
-        if not x.ndim and go.any():
-            dx = (x[go] - self._x[go]) / dt[go]
-            a_d = self._alpha(self.d_cutoff_hz, dt[go])
-            edx = a_d * dx + (1 - a_d) * self._dx[go]
-            cutoff = self.min_cutoff_hz + self.beta * np.abs(edx)
-            a = self._alpha(cutoff, dt[go])
-            out[go] = a * x[go] + (1 - a) * self._x[go]
-            self._dx[go] = edx
+        # the element-wise sums over every element, kept where `go` (no gathers; 0-d scalars alike)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a_d = self._alpha(self.d_cutoff_hz, dt)
+            edx = a_d * ((x - self._x) / dt) + (1 - a_d) * self._dx
+            a = self._alpha(self.min_cutoff_hz + self.beta * np.abs(edx), dt)
+            out = np.where(go, a * x + (1 - a) * self._x, self._x)
+        self._dx = np.where(go, edx, self._dx)
         out[fresh] = x[fresh]
         self._dx[fresh] = 0.0
         self._t[valid] = t

@@ -67,21 +67,15 @@ def out_dirs(clips: list[Path], out_root: Path) -> list[Path]:
 def analyse_one(clip: str, out_dir: str, options: dict[str, Any], db: str | None) -> ClipResult:
     """Analyse one clip (in a worker process); never raises: a failure is a `ClipResult` with its reason."""
     from glutecam.analyse import AnalyseOptions, OutputError, analyse_video
+    from glutecam.config import ConfigError
     from glutecam.models import ModelError
     from glutecam.sources import SourceError
 
     t0 = time.perf_counter()
     res = ClipResult(clip=clip, out_dir=out_dir, status="failed", exercise=options.get("exercise"))
-    user_errors: tuple[type[BaseException], ...] = (SourceError, ModelError, OutputError)
-    try:
-        from glutecam.config import ConfigError
-
-        user_errors += (ConfigError,)
-    except ImportError:  # pragma: no cover
-        pass
     try:
         result = analyse_video(clip, out_dir, AnalyseOptions(**options))
-    except user_errors as exc:
+    except (SourceError, ModelError, OutputError, ConfigError) as exc:
         res.reason = str(exc)
         res.seconds = time.perf_counter() - t0
         return res

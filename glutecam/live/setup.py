@@ -27,7 +27,8 @@ BODY = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Land
 #: What the pelvis measures are read from: these must be clearly visible (not just guessed by the model).
 TORSO = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
 
-#: Views each exercise can be judged from (the analysers' own `suited_views` take precedence when given).
+#: Views each exercise can be judged from. `LiveSession` narrows these to the views the analyser also
+#: judges (its `suited_views`), falling back to either set alone when the two do not overlap.
 SUITED_VIEWS: dict[str, frozenset[str]] = {
     "split-squat": frozenset({"front", "back"}),
     "single-leg-rdl": frozenset({"back", "oblique"}),

@@ -195,19 +195,17 @@ def _click_command():
                   help="Where to write the comparison page.")
     def compare_cli(run_a: Path, run_b: Path, out: Path) -> None:
         """Compare two analysed sessions (output folders of `glutecam analyse`), e.g. week 1 and week 6."""
-        import sys
+        from glutecam.cli import fail
 
         try:
             c = compare_runs(run_a, run_b)
         except CompareError as exc:
-            click.echo(f"glutecam: error: {exc}", err=True)
-            sys.exit(2)
+            fail(str(exc))
         print_comparison(c)
         try:
             page = write_comparison_page(c, out)
         except OSError as exc:
-            click.echo(f"glutecam: error: cannot write {out}: {exc.strerror or exc}", err=True)
-            sys.exit(2)
+            fail(f"cannot write {out}: {exc.strerror or exc}")
         click.echo(f"page: {page}")
 
     return compare_cli

@@ -518,14 +518,14 @@ def _click_command():
         """Show recorded sessions and how the pelvic drop trends over time."""
         import sys
 
+        from glutecam.cli import fail
+
         try:
             sys.exit(history_command(exercise, side, plot, db))
         except HistoryError as exc:
-            click.echo(f"glutecam: error: {exc}", err=True)
-            sys.exit(2)
+            fail(str(exc))
         except OSError as exc:
-            click.echo(f"glutecam: error: cannot write the plot {plot}: {exc.strerror or exc}", err=True)
-            sys.exit(2)
+            fail(f"cannot write the plot {plot}: {exc.strerror or exc}")
 
     return history_cli
 

@@ -462,18 +462,15 @@ def _click_command():
                   help="Where to write the page (default: RUN_DIR/report.html).")
     def report_cli(run_dir: Path, others: tuple[Path, ...], out: Path | None) -> None:
         """Write (again) the report.html of an analyse output folder."""
-        import sys
-
+        from glutecam.cli import fail
         from glutecam.report.run import RunError
 
         try:
             path = write_report(run_dir, others=list(others), out=out)
         except RunError as exc:
-            click.echo(f"glutecam: error: {exc}", err=True)
-            sys.exit(2)
+            fail(str(exc))
         except OSError as exc:
-            click.echo(f"glutecam: error: cannot write the report: {exc.strerror or exc}", err=True)
-            sys.exit(2)
+            fail(f"cannot write the report: {exc.strerror or exc}")
         click.echo(f"report: {path}")
 
     return report_cli

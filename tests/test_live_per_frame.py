@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from glutecam.analysers import get_analyser
-from glutecam.analysers.base import clean_landmarks, effective_fps
+from glutecam.analysers.base import clean_landmarks, clean_world_ungated, effective_fps
 from glutecam.analysers.baseline import body_speed
 from glutecam.analysers.live import _frame_speed
 from glutecam.landmarks import Landmark
@@ -50,7 +50,7 @@ def test_measure_one_frame_at_a_time_equals_the_whole_clip(exercise):
     analyser = get_analyser(exercise)
     cfg, fps = analyser.config, effective_fps(track)
     image, world = clean_landmarks(track, cfg, fps)
-    _, world_all = clean_landmarks(track, cfg, fps, gate=False)
+    world_all = clean_world_ungated(track, cfg, fps)
     views = smooth_views(classify_views(image, world, cfg.view.frontal_max_deg, cfg.view.side_min_deg),
                          max(1, round(cfg.view.smooth_s * fps)))
     up_xy, up_m = reference_up(views, image)

@@ -57,22 +57,37 @@ def effective_fps(track: PoseTrack) -> float:
     return float(1.0 / np.median(steps)) if len(steps) else 30.0
 
 
-def clean_landmarks(track: PoseTrack, config: Config, fps: float, gate: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Image (T, 33, 2) and world (T, 33, 3) landmarks: low-visibility points (if `gate`) and glitches
-    removed, short gaps filled, zero-lag low-passed over each unbroken run."""
+def _without_glitches(track: PoseTrack, config: Config, gate: bool) -> list[np.ndarray]:
+    """Image (T, 33, 2) and world (T, 33, 3) landmarks with low-visibility points (if `gate`) and glitches
+    set to NaN; a point lost in either goes in both (one model output)."""
     f = config.filters
     out = []
     for points in (track.image_px[..., :2], track.world_m):
         p = gate_by_visibility(points, track.visibility, f.min_visibility if gate else -np.inf)
         p[~np.isfinite(p).all(axis=-1)] = np.nan  # +-inf is as missing as NaN
-        p = reject_glitches(p, body_extent(p), f.max_jump, f.collapse_ratio)
-        out.append(p)
-    lost = ~np.isfinite(out[0]).all(axis=-1) | ~np.isfinite(out[1]).all(axis=-1)  # one model output: both go
-    for i, p in enumerate(out):
+        out.append(reject_glitches(p, body_extent(p), f.max_jump, f.collapse_ratio))
+    lost = ~np.isfinite(out[0]).all(axis=-1) | ~np.isfinite(out[1]).all(axis=-1)
+    for p in out:
         p[lost] = np.nan
-        p = fill_gaps(p, fps, f.max_gap_s)
-        out[i] = butterworth_zero_lag(p, fps, f.butterworth_cutoff_hz, f.butterworth_order)
-    return out[0], out[1]
+    return out
+
+
+def _smoothed(points: np.ndarray, config: Config, fps: float) -> np.ndarray:
+    f = config.filters
+    return butterworth_zero_lag(fill_gaps(points, fps, f.max_gap_s), fps, f.butterworth_cutoff_hz, f.butterworth_order)
+
+
+def clean_landmarks(track: PoseTrack, config: Config, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Image (T, 33, 2) and world (T, 33, 3) landmarks: low-visibility points and glitches removed, short
+    gaps filled, zero-lag low-passed over each unbroken run."""
+    image, world = _without_glitches(track, config, gate=True)
+    return _smoothed(image, config, fps), _smoothed(world, config, fps)
+
+
+def clean_world_ungated(track: PoseTrack, config: Config, fps: float) -> np.ndarray:
+    """World landmarks cleaned as `clean_landmarks` does but kept whatever their visibility (the image ones
+    only decide which frames are lost)."""
+    return _smoothed(_without_glitches(track, config, gate=False)[1], config, fps)
 
 
 class Analyser:
@@ -155,7 +170,7 @@ class Analyser:
         image_xy, world = clean_landmarks(track, cfg, fps)
         # rep counting and side finding need only gross motion: they also use landmarks the model marks as
         # hardly visible (MediaPipe gives the knees of a person seen from behind about 0.05)
-        _, world_all = clean_landmarks(track, cfg, fps, gate=False)
+        world_all = clean_world_ungated(track, cfg, fps)
         raw_views = classify_views(image_xy, world, cfg.view.frontal_max_deg, cfg.view.side_min_deg)
         views = smooth_views(raw_views, max(1, round(cfg.view.smooth_s * fps)))
         up_xy, up_m = reference_up(views, image_xy)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import sys
 import time
@@ -30,6 +29,7 @@ if "GLUTECAM_MODEL_DIR" not in os.environ and (REPO.parent / "shared" / "models"
     os.environ["GLUTECAM_MODEL_DIR"] = str(REPO.parent / "shared" / "models")
 
 from glutecam import validation as V  # noqa: E402
+from glutecam.files import write_json_atomic  # noqa: E402
 
 
 def load_or_run_track(gt: V.GroundTruth, cache: Path | None, log=print, max_people: int = 1, stride: int = 1,
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     out["rows"] = [r.as_dict() for r in rows]
     out["per_clip"] = [r.as_dict() for r in V.summarise_per_clip(scores)]
     if args.json:
-        args.json.write_text(json.dumps(out, indent=1, default=str))
+        write_json_atomic(args.json, out)  # NaN as null, tuples as lists; no half-written file
     return 0
 
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from glutecam.files import jsonable
+
 #: README `meta.exercise` -> CLI exercise name.
 EXERCISE_NAMES = {
     "split_squat": "split-squat",
@@ -345,11 +347,8 @@ class GroupRow:
     faults: dict[str, dict[str, Any]]  # code -> {tp, fp, fn, not_measured (of fn), precision, recall}
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k, v in d.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                d[k] = None
-        return d
+        """Plain JSON values (NaN -> None)."""
+        return jsonable(asdict(self))
 
 
 def summarise(scores: list[ClipScore]) -> list[GroupRow]:

@@ -266,3 +266,12 @@ def test_gated_estimator_removes_the_lost_pelvis_of_an_rdl_seen_from_behind(synt
     assert np.nanmax(np.abs(naive - np.nanmedian(naive[:15]))) > 30  # what a lost pelvis reads
     assert np.nanmax(np.abs(gated - np.nanmedian(gated[:15]))) < 8
     assert np.isfinite(gated[:15]).all()
+
+
+def test_a_group_row_is_plain_json_even_where_nothing_was_measured():
+    nan = float("nan")
+    row = V.GroupRow("split-squat", "front", ["a"], np.int64(0), nan, nan, nan, nan, nan, "n/a",
+                     {"pelvic_drop": {"tp": 0, "fp": 0, "fn": 0, "precision": nan, "recall": None}})
+    d = row.as_dict()
+    assert d["mae_deg"] is None and d["faults"]["pelvic_drop"]["precision"] is None
+    json.dumps(d, allow_nan=False)  # raises on a NaN or a numpy scalar left anywhere

@@ -138,10 +138,10 @@ def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, op
     elif n and detected.mean() < 0.9:
         warnings.append(f"no person found in {int((~detected).sum())} of {n} frames")
     if others:
-        warnings.append(
-            f"other people were in view in {others} of {n} frames; the analysis follows one subject "
-            "(the largest and most central at the start, then the nearest to where they were)"
-        )
+        followed = ("the one the pose model picked up first, tracked from frame to frame" if opts.max_people == 1
+                    else "the largest and most central at the start, then the nearest to where they were")
+        warnings.append(f"other people were in view in {others} of {n} frames; the analysis follows one subject "
+                        f"({followed})")
     if interrupted:
         warnings.append(f"interrupted by the user after {n} frames; results cover those frames only")
     if stopped_early:

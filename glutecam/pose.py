@@ -1,8 +1,9 @@
 """The pose stage: MediaPipe Tasks `PoseLandmarker` in, `FramePose` arrays out.
 
 MediaPipe's results are converted here, once, into numpy arrays (image landmarks in pixels of the upright
-frame, world landmarks in metres). When the model sees several people, `SubjectSelector` keeps following
-one of them: the one nearest the previous subject, or at the start the largest and most central.
+frame, world landmarks in metres). When the model reports several people (`max_people` > 1),
+`SubjectSelector` keeps following one of them: the one nearest the previous subject, or at the start the
+largest and most central. With `max_people` = 1 the model itself tracks the one person it picked up.
 """
 
 from __future__ import annotations

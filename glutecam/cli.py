@@ -84,7 +84,8 @@ def cli() -> None:
               help="Analyse every n-th frame (2 halves the work on 60 fps clips).")
 @click.option("--max-people", type=click.IntRange(1, 5), default=1,
               help="People the model tracks each frame. 1 (default): one person, tracked steadily; bystanders "
-                   "are counted once a second. 2+: everyone, each frame; the largest, most central is followed.")
+                   "are counted once a second. 2+: everyone, each frame; the largest, most central at the start is "
+                   "followed.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1,
               help="With a FOLDER: clips analysed at once, each in its own process.")
 @click.option("--db", type=click.Path(path_type=Path), default=None,

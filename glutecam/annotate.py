@@ -1,6 +1,7 @@
 """Drawing on frames: skeleton, pelvis line with its angle, time, rep number and fault labels.
 
-`Annotator.annotate(scene, pose, overlay) -> scene` draws on a copy-free BGR image in place and returns it.
+`Annotator.annotate(scene, image_px, visibility, overlay) -> scene` draws on the BGR image in place (no copy)
+and returns it.
 """
 
 from __future__ import annotations

@@ -41,7 +41,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# BlazePose indices (glutecam.landmarks.Landmark), kept numeric so this module stays import-light.
+from glutecam.metrics.pelvis import PelvisEstimate, estimate_pelvis
+
+# BlazePose indices (glutecam.landmarks.Landmark), as plain ints for fancy indexing.
 L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_KNEE, R_KNEE = 11, 12, 23, 24, 25, 26
 
 #: Reasons a frame's drop is not measured (stable strings; they end up in reps.json).
@@ -372,7 +374,8 @@ def pelvis_gate_reasons(image_xy: np.ndarray, up_xy: np.ndarray, max_trunk_short
     return reason
 
 
-def estimate_pelvis_gated(image_xy: np.ndarray, world_m: np.ndarray, up_xy: np.ndarray, up_m: np.ndarray):
+def estimate_pelvis_gated(image_xy: np.ndarray, world_m: np.ndarray, up_xy: np.ndarray,
+                          up_m: np.ndarray) -> PelvisEstimate:
     """`glutecam.metrics.pelvis.PelvisEstimator`: the naive estimate with NaN where the hip line is garbage.
 
     Same angles as `glutecam.metrics.pelvis.estimate_pelvis` (image obliquity, world yaw; degrees, absolute,
@@ -380,9 +383,7 @@ def estimate_pelvis_gated(image_xy: np.ndarray, world_m: np.ndarray, up_xy: np.n
     `get_analyser(name, pelvis_estimator=estimate_pelvis_gated)`. Known error: that of the naive hip line
     (docs/accuracy.md); it removes the readings of 10-180 deg that a lost pelvis produces (RDL from behind).
     """
-    from glutecam.metrics.pelvis import estimate_pelvis
-
     est = estimate_pelvis(image_xy, world_m, up_xy, up_m)
     bad = pelvis_gate_reasons(image_xy, up_xy) != ""
-    return type(est)(obliquity_deg=np.where(bad, np.nan, est.obliquity_deg),
-                     yaw_deg=np.where(bad, np.nan, est.yaw_deg))
+    return PelvisEstimate(obliquity_deg=np.where(bad, np.nan, est.obliquity_deg),
+                          yaw_deg=np.where(bad, np.nan, est.yaw_deg))

@@ -212,15 +212,16 @@ def measure(image_xy: np.ndarray, world_m: np.ndarray, views: np.ndarray, up_xy:
         reasons[key] = _reasons(key, values[key], views, image_xy, world_m, geometry)
     sw = world_m if signal_world_m is None else signal_world_m
     w_lat = sw[:, HIPS[0]] - sw[:, HIPS[1]]
-    w_trunk = _mid(sw, SHOULDERS) - _mid(sw, HIPS)
-    values["trunk_inclination_deg"] = trunk_inclination_deg(_mid(sw, HIPS), _mid(sw, SHOULDERS), up_m)
+    w_hip, w_sho = _mid(sw, HIPS), _mid(sw, SHOULDERS)
+    w_trunk = w_sho - w_hip
+    values["trunk_inclination_deg"] = trunk_inclination_deg(w_hip, w_sho, up_m)
     values["trunk_height_px"] = trunk_height_px(_mid(image_xy, HIPS), _mid(image_xy, SHOULDERS), up_xy)
     for leg in LEGS:
         hip, knee, ankle = sw[:, _lm(leg, "hip")], sw[:, _lm(leg, "knee")], sw[:, _lm(leg, "ankle")]
         values[f"world_{leg}_hip_flexion_deg"] = hip_flexion_deg(hip, knee, w_lat, w_trunk)
         values[f"world_{leg}_hip_abduction_deg"] = hip_abduction_deg(hip, knee, w_lat, w_trunk, leg)
         values[f"world_{leg}_knee_flexion_deg"] = knee_flexion_deg(hip, knee, ankle)
-        values[f"world_{leg}_ankle_height_m"] = -(ankle[:, 1] - _mid(sw, HIPS)[:, 1])  # y points down
+        values[f"world_{leg}_ankle_height_m"] = -(ankle[:, 1] - w_hip[:, 1])  # y points down
     no_person = views == NO_VIEW
     if no_person.any():
         for key in values:

@@ -151,7 +151,6 @@ class PoseEstimator:
         self._census = None
         self._census_at_s = -np.inf
         self._census_counts: list[int] = []  # the last CENSUS_MEMORY counts, newest last
-        self._census_count = 0
         self._conf = (min_detection_confidence, min_tracking_confidence)
         self._landmarker = None
         self._selector: SubjectSelector | None = None
@@ -219,7 +218,6 @@ class PoseEstimator:
             # single-image detection misses people now and then: remember the last few censuses
             self._census_counts = (self._census_counts + [len(self._census.detect(image).pose_landmarks)])
             self._census_counts = self._census_counts[-CENSUS_MEMORY:]
-            self._census_count = max(self._census_counts)
             self._census_at_s = frame.time_s
         return self._to_frame_pose(result, frame, w, h)
 
@@ -228,8 +226,9 @@ class PoseEstimator:
             self._selector = SubjectSelector(w, h)
         cands = candidates_from_result(result, w, h)
         chosen = self._selector.choose(cands)
-        n_people = max(len(cands), self._census_count)
+        census = max(self._census_counts, default=0)
+        n_people = max(len(cands), census)
         if chosen is None:
-            return FramePose.missing(frame.index, frame.time_s, self._census_count)
+            return FramePose.missing(frame.index, frame.time_s, census)
         return FramePose(frame.index, frame.time_s, chosen.image_px, chosen.visibility, chosen.presence,
                          chosen.world_m, n_people)

@@ -7,6 +7,8 @@ z away from the camera: a right-handed frame) use one set of formulas.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 #: "Up" in the image and in MediaPipe's camera-aligned world frame (both have y pointing down).
@@ -114,3 +116,85 @@ def wrap_deg(angle: np.ndarray) -> np.ndarray:
     -170.0
     """
     return (np.asarray(angle, dtype=np.float64) + 180.0) % 360.0 - 180.0
+
+
+# -- One vector as plain floats: the live path's single frame, without numpy's per-call cost. Vectors are 3-D
+# tuples (image points lifted with z = 0 by `as3d_1`, as `as3d` lifts them). Each `*_1` gives the number its
+# array counterpart above gives (tests/test_live_per_frame.py pins them together).
+
+Vec = tuple[float, float, float]
+NAN3: Vec = (math.nan, math.nan, math.nan)
+
+
+def as3d_1(v) -> Vec:
+    """`as3d` of one vector: (x, y) -> (x, y, 0.0); 3-D ones as a tuple."""
+    return (v[0], v[1], 0.0) if len(v) == 2 else (v[0], v[1], v[2])
+
+
+def sub_1(a: Vec, b: Vec) -> Vec:
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+def mid_1(a: Vec, b: Vec) -> Vec:
+    """(a + b) / 2."""
+    return ((a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0, (a[2] + b[2]) / 2.0)
+
+
+def dot_1(a: Vec, b: Vec) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]  # summed in `dot`'s order
+
+
+def norm_1(v: Vec) -> float:
+    return math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+
+
+def cross_1(a: Vec, b: Vec) -> Vec:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def unit_1(v: Vec) -> Vec:
+    """`unit`: `v` scaled to length 1, NaN where its length is 0 or NaN."""
+    n = norm_1(v)
+    return (v[0] / n, v[1] / n, v[2] / n) if n > 1e-12 else NAN3
+
+
+def reject_1(v: Vec, axis: Vec) -> Vec:
+    """`reject`: the component of `v` perpendicular to the unit vector `axis`."""
+    d = dot_1(v, axis)
+    return (v[0] - d * axis[0], v[1] - d * axis[1], v[2] - d * axis[2])
+
+
+def body_axes_1(lateral: Vec, up: Vec) -> tuple[Vec, Vec, Vec]:
+    """`body_axes` of one frame: (lateral, up, forward)."""
+    lat = unit_1(lateral)
+    u = unit_1(reject_1(up, lat))
+    return lat, u, cross_1(lat, u)
+
+
+def signed_angle_deg_1(a: Vec, b: Vec, axis: Vec) -> float:
+    """`signed_angle_deg` of one pair of vectors, degrees."""
+    if not (norm_1(a) > 1e-12 and norm_1(b) > 1e-12):
+        return math.nan
+    return math.degrees(math.atan2(dot_1(unit_1(axis), cross_1(a, b)), dot_1(a, b)))
+
+
+def angle_between_deg_1(a: Vec, b: Vec) -> float:
+    """`angle_between_deg` of one pair of vectors, degrees."""
+    if not (norm_1(a) > 1e-12 and norm_1(b) > 1e-12):
+        return math.nan
+    return math.degrees(math.atan2(norm_1(cross_1(a, b)), dot_1(a, b)))
+
+
+def clip_1(x: float, lo: float = -1.0, hi: float = 1.0) -> float:
+    """`np.clip` of one number (NaN stays NaN, unlike `min`/`max`)."""
+    return lo if x < lo else hi if x > hi else x
+
+
+def sign_1(x: float) -> float:
+    """`np.sign` of one number (NaN stays NaN)."""
+    return 1.0 if x > 0 else -1.0 if x < 0 else x
+
+
+def wrap_deg_1(angle: float) -> float:
+    """`wrap_deg` of one angle (Python's float `%` takes the divisor's sign, as numpy's does)."""
+    return (angle + 180.0) % 360.0 - 180.0

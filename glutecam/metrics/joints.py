@@ -9,9 +9,29 @@ line of sight (see `glutecam.metrics.columns`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from glutecam.metrics.geometry import angle_between_deg, as3d, body_axes, dot, norm, reject, unit
+from glutecam.metrics.geometry import (
+    Vec,
+    angle_between_deg,
+    angle_between_deg_1,
+    as3d,
+    body_axes,
+    body_axes_1,
+    clip_1,
+    dot,
+    dot_1,
+    norm,
+    norm_1,
+    reject,
+    reject_1,
+    sign_1,
+    sub_1,
+    unit,
+    unit_1,
+)
 
 
 def _side(side: str) -> float:
@@ -106,3 +126,43 @@ def fppa_defined(hip_xy: np.ndarray, knee_xy: np.ndarray, ankle_xy: np.ndarray, 
     steep = np.cos(np.radians(max_thigh_tilt_deg))
     with np.errstate(invalid="ignore"):
         return (t_len >= min_thigh_ratio * s_len) & (dot(unit(thigh), down) >= steep) & (dot(unit(shank), down) >= steep)
+
+
+# -- One frame as plain floats (the live path): 3-D tuples, image points lifted with z = 0 (`as3d_1`); the
+# same numbers as the array functions above.
+
+def hip_flexion_deg_1(hip: Vec, knee: Vec, lateral: Vec, up: Vec) -> float:
+    """`hip_flexion_deg` of one frame, degrees."""
+    _, u, f = body_axes_1(lateral, up)
+    v = sub_1(knee, hip)
+    return math.degrees(math.atan2(dot_1(v, f), -dot_1(v, u))) if norm_1(v) > 1e-12 else math.nan
+
+
+def hip_abduction_deg_1(hip: Vec, knee: Vec, lateral: Vec, up: Vec, side: str) -> float:
+    """`hip_abduction_deg` of one frame, degrees."""
+    lat = unit_1(lateral)
+    v = unit_1(sub_1(knee, hip))
+    return math.degrees(math.asin(clip_1(_side(side) * dot_1(v, lat))))
+
+
+def knee_flexion_deg_1(hip: Vec, knee: Vec, ankle: Vec) -> float:
+    """`knee_flexion_deg` of one frame, degrees."""
+    return 180.0 - angle_between_deg_1(sub_1(hip, knee), sub_1(ankle, knee))
+
+
+def fppa_deg_1(hip_xy: Vec, knee_xy: Vec, ankle_xy: Vec, medial_xy: Vec) -> float:
+    """`fppa_deg` of one frame, degrees."""
+    bend = 180.0 - angle_between_deg_1(sub_1(hip_xy, knee_xy), sub_1(ankle_xy, knee_xy))
+    offset = reject_1(sub_1(knee_xy, hip_xy), unit_1(sub_1(ankle_xy, hip_xy)))
+    return sign_1(dot_1(offset, medial_xy)) * bend
+
+
+def fppa_defined_1(hip_xy: Vec, knee_xy: Vec, ankle_xy: Vec, up_xy: Vec, min_thigh_ratio: float = 0.5,
+                   max_thigh_tilt_deg: float = 60.0) -> bool:
+    """`fppa_defined` of one frame."""
+    thigh, shank = sub_1(knee_xy, hip_xy), sub_1(ankle_xy, knee_xy)
+    u = unit_1(up_xy)
+    down = (-u[0], -u[1], -u[2])
+    steep = math.cos(math.radians(max_thigh_tilt_deg))
+    return (norm_1(thigh) >= min_thigh_ratio * norm_1(shank) and dot_1(unit_1(thigh), down) >= steep
+            and dot_1(unit_1(shank), down) >= steep)

@@ -7,13 +7,31 @@ can replace it without touching anything else.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from glutecam.landmarks import Landmark
-from glutecam.metrics.geometry import IMAGE_UP, WORLD_UP, as3d, dot, norm, reject, signed_angle_deg, unit, wrap_deg
+from glutecam.metrics.geometry import (
+    IMAGE_UP,
+    WORLD_UP,
+    Vec,
+    as3d,
+    dot,
+    norm,
+    norm_1,
+    reject,
+    reject_1,
+    signed_angle_deg,
+    signed_angle_deg_1,
+    sub_1,
+    unit,
+    unit_1,
+    wrap_deg,
+    wrap_deg_1,
+)
 
 
 def pelvis_obliquity_deg(left_hip_xy: np.ndarray, right_hip_xy: np.ndarray,
@@ -123,3 +141,35 @@ def estimate_pelvis(image_xy: np.ndarray, world_m: np.ndarray, up_xy: np.ndarray
         obliquity_deg=pelvis_obliquity_deg(image_xy[:, lh], image_xy[:, rh], up_xy),
         yaw_deg=pelvis_yaw_deg(world_m[:, lh], world_m[:, rh], up_m),
     )
+
+
+# -- One frame as plain floats (the live path): 3-D tuples, image points lifted with z = 0 (`as3d_1`); the
+# same numbers as the array functions above.
+
+def pelvis_obliquity_deg_1(left_hip_xy: Vec, right_hip_xy: Vec, up_xy: Vec) -> float:
+    """`pelvis_obliquity_deg` of one frame (x, y of the points), degrees."""
+    ex, ey = left_hip_xy[0] - right_hip_xy[0], left_hip_xy[1] - right_hip_xy[1]
+    ux, uy, _ = unit_1((up_xy[0], up_xy[1], 0.0))
+    if not math.sqrt(ex * ex + ey * ey) > 1e-12:
+        return math.nan
+    return math.degrees(math.atan2(ex * ux + ey * uy, abs(ex * -uy + ey * ux)))
+
+
+def pelvis_yaw_deg_1(left_hip_m: Vec, right_hip_m: Vec, up_m: Vec) -> float:
+    """`pelvis_yaw_deg` of one frame, degrees."""
+    h = sub_1(left_hip_m, right_hip_m)
+    u = unit_1(up_m)
+    ref = reject_1((1.0, 0.0, 0.0), u)
+    if not norm_1(ref) > 0.5:
+        ref = reject_1((0.0, -1.0, 0.0), u)
+    return signed_angle_deg_1(ref, reject_1(h, u), u)
+
+
+def pelvic_drop_deg_1(obliquity_deg: float, baseline_deg: float, free_side: str) -> float:
+    """`pelvic_drop_deg` of one frame, degrees."""
+    return _side_sign(free_side) * (obliquity_deg - baseline_deg)
+
+
+def pelvis_rotation_deg_1(yaw_deg: float, baseline_yaw_deg: float, free_side: str) -> float:
+    """`pelvis_rotation_deg` of one frame, degrees."""
+    return -_side_sign(free_side) * wrap_deg_1(yaw_deg - baseline_yaw_deg)

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from glutecam.metrics.geometry import IMAGE_UP, angle_between_deg, as3d, cross, dot, norm, reject, unit
+from glutecam.metrics.geometry import (
+    IMAGE_UP,
+    Vec,
+    angle_between_deg,
+    angle_between_deg_1,
+    as3d,
+    clip_1,
+    cross,
+    cross_1,
+    dot,
+    dot_1,
+    norm,
+    norm_1,
+    reject,
+    reject_1,
+    sub_1,
+    unit,
+    unit_1,
+)
 
 
 def _trunk_axes(lateral: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,3 +107,35 @@ def hinge_from_height_deg(height_px: np.ndarray, upright_px: np.ndarray | float)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.clip(h / ref, -1.0, 1.0)
         return np.where(np.isfinite(ratio) & (ref > 0), np.degrees(np.arccos(ratio)), np.nan)
+
+
+# -- One frame as plain floats (the live path): 3-D tuples, image points lifted with z = 0 (`as3d_1`); the
+# same numbers as the array functions above.
+
+def _trunk_axes_1(lateral: Vec, up: Vec) -> tuple[Vec, Vec, Vec]:
+    u = unit_1(up)
+    lat = unit_1(reject_1(lateral, u))
+    return lat, u, cross_1(lat, u)
+
+
+def trunk_lateral_lean_deg_1(hip_mid: Vec, shoulder_mid: Vec, lateral: Vec, up: Vec) -> float:
+    """`trunk_lateral_lean_deg` of one frame, degrees."""
+    lat, _, _ = _trunk_axes_1(lateral, up)
+    return math.degrees(math.asin(clip_1(dot_1(unit_1(sub_1(shoulder_mid, hip_mid)), lat))))
+
+
+def trunk_forward_lean_deg_1(hip_mid: Vec, shoulder_mid: Vec, lateral: Vec, up: Vec) -> float:
+    """`trunk_forward_lean_deg` of one frame, degrees."""
+    _, u, f = _trunk_axes_1(lateral, up)
+    t = sub_1(shoulder_mid, hip_mid)
+    return math.degrees(math.atan2(dot_1(t, f), dot_1(t, u))) if norm_1(t) > 1e-12 else math.nan
+
+
+def trunk_inclination_deg_1(hip_mid: Vec, shoulder_mid: Vec, up: Vec) -> float:
+    """`trunk_inclination_deg` of one frame, degrees."""
+    return angle_between_deg_1(sub_1(shoulder_mid, hip_mid), up)
+
+
+def trunk_height_px_1(hip_mid: Vec, shoulder_mid: Vec, up: Vec) -> float:
+    """`trunk_height_px` of one frame, pixels."""
+    return (shoulder_mid[0] - hip_mid[0]) * up[0] + (shoulder_mid[1] - hip_mid[1]) * up[1]

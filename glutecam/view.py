@@ -16,7 +16,9 @@ standing person (left hip on the image right = front) and a mostly vertical one 
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
+from typing import Sequence
 
 import numpy as np
 
@@ -125,6 +127,23 @@ def classify_views(image_xy: np.ndarray, world_m: np.ndarray, frontal_max_deg: f
     return out
 
 
+def classify_view_1(left_hip_xy: Sequence[float], right_hip_xy: Sequence[float], left_hip_m: Sequence[float],
+                    right_hip_m: Sequence[float], frontal_max_deg: float = 30.0, side_min_deg: float = 60.0) -> str:
+    """`classify_views` of one frame, from its hip landmarks (image px, world m; NaN = missing)."""
+    dx, dy = left_hip_xy[0] - right_hip_xy[0], left_hip_xy[1] - right_hip_xy[1]
+    hx, hy, hz = left_hip_m[0] - right_hip_m[0], left_hip_m[1] - right_hip_m[1], left_hip_m[2] - right_hip_m[2]
+    tilt = math.degrees(math.atan2(abs(hz), float(np.hypot(hx, hy))))  # `hip_line_out_of_plane_deg`
+    if not (math.isfinite(dx) and math.isfinite(dy) and math.isfinite(tilt)):
+        return NO_VIEW
+    if tilt >= side_min_deg:
+        return "left_side" if hz < 0 else "right_side"
+    if tilt > frontal_max_deg:
+        return "oblique"
+    if abs(dy) > abs(dx):
+        return "lying_right" if dy < 0 else "lying_left"
+    return "front" if dx >= 0 else "back"
+
+
 class ViewSmoother:
     """Causal smoothing of per-frame view labels: the most common label over the last `n` frames.
 
@@ -137,13 +156,20 @@ class ViewSmoother:
 
     def __init__(self, n: int) -> None:
         self._window: deque[str] = deque(maxlen=max(1, int(n)))
+        self._counts: dict[str, int] = {}  # labels in the window but `none`, kept as it slides
         self._last = NO_VIEW
 
     def update(self, view: str) -> str:
+        counts = self._counts
+        if len(self._window) == self._window.maxlen and self._window[0] != NO_VIEW:
+            gone = self._window[0]
+            counts[gone] -= 1
+            if not counts[gone]:
+                del counts[gone]
         self._window.append(view)
         if view == NO_VIEW:
             return NO_VIEW
-        counts = Counter(v for v in self._window if v != NO_VIEW)
+        counts[view] = counts.get(view, 0) + 1
         best = max(counts.values())
         if counts.get(self._last) != best:
             self._last = view if counts[view] == best else next(
@@ -181,3 +207,15 @@ def reference_up(views: np.ndarray, image_xy: np.ndarray) -> tuple[np.ndarray, n
         up_xy[lying] = np.stack([s, np.zeros(t)], axis=1)[lying]
         up_m[lying] = np.stack([s, np.zeros(t), np.zeros(t)], axis=1)[lying]
     return up_xy, up_m
+
+
+def reference_up_1(view: str,
+                   image_xy: Sequence[Sequence[float]]) -> tuple[tuple[float, float], tuple[float, float, float]]:
+    """`reference_up` of one frame: (up_xy, up_m) from its view and image landmarks (33, 2) px."""
+    if view not in LYING:
+        return (0.0, -1.0), (0.0, -1.0, 0.0)
+    lh, rh = image_xy[Landmark.LEFT_HIP], image_xy[Landmark.RIGHT_HIP]
+    ls, rs = image_xy[Landmark.LEFT_SHOULDER], image_xy[Landmark.RIGHT_SHOULDER]
+    d = (ls[0] + rs[0]) / 2 - (lh[0] + rh[0]) / 2
+    s = 1.0 if d > 0 else -1.0 if d < 0 else math.nan  # no direction: 0 or NaN
+    return (s, 0.0), (s, 0.0, 0.0)

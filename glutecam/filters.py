@@ -37,11 +37,12 @@ def gate_by_visibility(points: np.ndarray, visibility: np.ndarray, min_visibilit
     return out
 
 
-def body_extent(points: np.ndarray) -> np.ndarray:
+def body_extent(points: np.ndarray, finite: np.ndarray | None = None) -> np.ndarray:
     """(T,) size of the skeleton in each frame: the diagonal of the bounding box of its finite landmarks
-    (T, K, D) (NaN with fewer than 4 landmarks). Stable across views and poses, unlike the torso."""
+    (T, K, D) (NaN with fewer than 4 landmarks). Stable across views and poses, unlike the torso.
+    `finite` (T, K): which landmarks are finite, if already known."""
     p = np.asarray(points, dtype=np.float64)
-    ok = np.isfinite(p).all(axis=-1)
+    ok = np.isfinite(p).all(axis=-1) if finite is None else finite
     lo = np.where(ok[..., None], p, np.inf).min(axis=1)
     hi = np.where(ok[..., None], p, -np.inf).max(axis=1)
     with np.errstate(invalid="ignore"):
@@ -91,40 +92,51 @@ class GlitchGate:
     """Live counterpart of `reject_glitches`: drops a frame whose skeleton collapsed against the recent
     typical extent, and a landmark that jumped more than `max_jump` x extent (per 1/30 s) from where it
     was last accepted; after `max_gap_s` without acceptance the landmark is taken as it is again (the
-    person really moved, or the model re-found them)."""
+    person really moved, or the model re-found them).
+
+    Call it with one frame's points (K, D), or with a stack (G, K, D) of G skeletons gated independently,
+    each with its own history (e.g. image and world landmarks in one numpy pass; pad 2-D points with z = 0).
+    """
 
     def __init__(self, max_jump: float = 0.1, collapse_ratio: float = 0.3, max_gap_s: float = 0.1,
                  history: int = 90) -> None:
         self.max_jump, self.collapse_ratio, self.max_gap_s = max_jump, collapse_ratio, max_gap_s
-        self._extents: deque[float] = deque()  # the last `history` extents, in order
-        self._sorted: list[float] = []  # the same, sorted: the median without sorting every frame
+        self._extents: list[deque[float]] = []  # per skeleton, the last `history` extents, in order
+        self._sorted: list[list[float]] = []  # the same, sorted: the median without sorting every frame
         self._history = history
         self._last: np.ndarray | None = None
         self._t: np.ndarray | None = None
 
     def __call__(self, t: float, points: np.ndarray) -> np.ndarray:
-        """`points` (K, D) of one frame, with glitches set to NaN."""
+        """`points` (K, D) or (G, K, D) of one frame, with glitches set to NaN."""
         p = np.array(points, dtype=np.float64, copy=True)
-        size = float(body_extent(p[None])[0])
-        scale = _sorted_median(self._sorted) if self._sorted else np.nan
-        if np.isfinite(scale) and not size >= self.collapse_ratio * scale:
-            p[:] = np.nan
-            return p
+        if p.ndim == 2:
+            return self(t, p[None])[0]
         if self._last is None:
-            self._last, self._t = np.full(p.shape, np.nan), np.full(p.shape[0], -np.inf)
-        if np.isfinite(scale):
-            dt = t - self._t
-            jump = np.sqrt(((p - self._last) ** 2).sum(axis=-1))
-            allowed = self.max_jump * scale * np.maximum(1.0, dt * 30.0)
-            glitch = (jump > allowed) & (dt <= self.max_gap_s + 1e-9)
-            p[glitch] = np.nan
+            self._extents, self._sorted = [deque() for _ in p], [[] for _ in p]
+            self._last, self._t = np.full(p.shape, np.nan), np.full(p.shape[:2], -np.inf)
         ok = np.isfinite(p).all(axis=-1)
-        self._last[ok], self._t[ok] = p[ok], t
-        if np.isfinite(size) and np.isfinite(p).all(axis=-1).sum() >= 4:
-            self._extents.append(size)
-            bisect.insort(self._sorted, size)
-            if len(self._extents) > self._history:
-                self._sorted.pop(bisect.bisect_left(self._sorted, self._extents.popleft()))
+        size = body_extent(p, ok)
+        scale = np.array([_sorted_median(v) if v else math.nan for v in self._sorted])
+        collapsed = np.isfinite(scale) & ~(size >= self.collapse_ratio * scale)
+        if collapsed.any():
+            p[collapsed] = np.nan  # all lost
+            ok &= ~collapsed[:, None]
+        dt = t - self._t
+        jump = np.sqrt(((p - self._last) ** 2).sum(axis=-1))
+        allowed = self.max_jump * scale[:, None] * np.maximum(1.0, dt * 30.0)  # NaN (no glitch) without a scale
+        glitch = (jump > allowed) & (dt <= self.max_gap_s + 1e-9)  # only where a finite point jumped
+        if glitch.any():
+            p[glitch] = np.nan
+            ok &= ~glitch
+        np.copyto(self._last, p, where=ok[..., None])
+        np.copyto(self._t, t, where=ok)
+        for g in np.flatnonzero(np.isfinite(size) & (ok.sum(axis=1) >= 4)).tolist():
+            extents, ordered = self._extents[g], self._sorted[g]
+            extents.append(float(size[g]))
+            bisect.insort(ordered, float(size[g]))
+            if len(extents) > self._history:
+                ordered.pop(bisect.bisect_left(ordered, extents.popleft()))
         return p
 
 
@@ -194,19 +206,21 @@ class OneEuroFilter:
     """Causal, speed-adaptive low-pass for live use (Casiez, Roussel & Vogel, CHI 2012).
 
     `min_cutoff_hz`: cut-off at rest (lower = less jitter, more lag when slow); `beta`: how much the cut-off
-    rises per unit of speed (higher = less lag when fast); `d_cutoff_hz`: smoothing of the speed estimate;
-    `max_gap_s`: a missing sample (NaN) repeats the last output for up to this long, then gives NaN and the
-    filter restarts from the next valid sample. Works element-wise on scalars or arrays of a fixed shape.
+    rises per unit of speed (higher = less lag when fast), one number or an array broadcasting against the
+    samples (e.g. one per column, so pixels and metres share one filter); `d_cutoff_hz`: smoothing of the
+    speed estimate; `max_gap_s`: a missing sample (NaN) repeats the last output for up to this long, then
+    gives NaN and the filter restarts from the next valid sample. Works element-wise on scalars or arrays of
+    a fixed shape.
 
     >>> f = OneEuroFilter(min_cutoff_hz=1.0, beta=0.0)
     >>> [round(float(f(t / 30, 1.0)), 3) for t in range(3)]
     [1.0, 1.0, 1.0]
     """
 
-    def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 0.0, d_cutoff_hz: float = 1.0,
+    def __init__(self, min_cutoff_hz: float = 1.0, beta: float | np.ndarray = 0.0, d_cutoff_hz: float = 1.0,
                  max_gap_s: float = 0.1) -> None:
         self.min_cutoff_hz = float(min_cutoff_hz)
-        self.beta = float(beta)
+        self.beta = np.asarray(beta, dtype=np.float64) if np.ndim(beta) else float(beta)
         self.d_cutoff_hz = float(d_cutoff_hz)
         self.max_gap_s = float(max_gap_s)
         self.reset()
@@ -218,8 +232,11 @@ class OneEuroFilter:
 
     @staticmethod
     def _alpha(cutoff_hz: np.ndarray | float, dt: np.ndarray) -> np.ndarray:
-        tau = 1.0 / (2.0 * np.pi * np.asarray(cutoff_hz))
-        return 1.0 / (1.0 + tau / dt)
+        return 1.0 / (1.0 + OneEuroFilter._tau(cutoff_hz) / dt)
+
+    @staticmethod
+    def _tau(cutoff_hz: np.ndarray | float) -> np.ndarray:
+        return 1.0 / (2.0 * np.pi * np.asarray(cutoff_hz))
 
     def __call__(self, t: float, x: np.ndarray | float) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -227,6 +244,7 @@ class OneEuroFilter:
             self._x = np.full(x.shape, np.nan)
             self._dx = np.zeros(x.shape)
             self._t = np.full(x.shape, -np.inf)
+            self._tau_d = self._tau(self.d_cutoff_hz)
         valid = np.isfinite(x)
         fresh = valid & ~np.isfinite(self._x)  # first sample, or first after a long gap
         dt = np.where(np.isfinite(self._t), t - self._t, np.inf)
@@ -234,16 +252,15 @@ class OneEuroFilter:
         go = valid & ~fresh
         # the element-wise sums over every element, kept where `go` (no gathers; 0-d scalars alike)
         with np.errstate(invalid="ignore", divide="ignore"):
-            a_d = self._alpha(self.d_cutoff_hz, dt)
+            a_d = 1.0 / (1.0 + self._tau_d / dt)
             edx = a_d * ((x - self._x) / dt) + (1 - a_d) * self._dx
             a = self._alpha(self.min_cutoff_hz + self.beta * np.abs(edx), dt)
             out = np.where(go, a * x + (1 - a) * self._x, self._x)
         self._dx = np.where(go, edx, self._dx)
-        out[fresh] = x[fresh]
-        self._dx[fresh] = 0.0
-        self._t[valid] = t
-        stale = ~valid & (t - self._t > self.max_gap_s + 1e-9)
-        out[stale] = np.nan
+        np.copyto(out, x, where=fresh)
+        np.copyto(self._dx, 0.0, where=fresh)
+        np.copyto(self._t, t, where=valid)
+        np.copyto(out, np.nan, where=~valid & (t - self._t > self.max_gap_s + 1e-9))  # stale
         self._x = out
         return out.copy() if out.ndim else out[()]
 

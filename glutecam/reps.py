@@ -27,6 +27,7 @@ hysteresis state machine fed one sample at a time with `update(t, value)`.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -82,7 +83,7 @@ class RunningFloor:
         self._q: deque[tuple[float, float]] = deque()  # increasing values, oldest first
 
     def update(self, t: float, value: float) -> float:
-        if np.isfinite(value):
+        if math.isfinite(value):
             while self._q and self._q[-1][1] >= value:
                 self._q.pop()
             self._q.append((t, float(value)))
@@ -202,7 +203,7 @@ class RepCounter:
         raw = float(value)
         if self._floor is not None:
             value = raw - self._floor.update(t, raw)
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             if t - self._last_valid_s > h.max_gap_s + 1e-9:
                 self._start, self._armed, self.phase = None, False, ""
             return None

@@ -9,7 +9,9 @@ ready.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -38,6 +40,30 @@ def body_speed(prev_xy: np.ndarray, xy: np.ndarray, dt_s: np.ndarray | float) ->
         med = np.nanmedian(np.where(enough[:, None], step, 0.0), axis=1)
         speed = med / np.asarray(dt_s) / torso
     return np.where(enough & (torso > 0), speed, np.nan)
+
+
+def body_speed_1(prev_xy: Sequence[Sequence[float]], xy: Sequence[Sequence[float]], dt_s: float) -> float:
+    """`body_speed` of one frame, torso lengths per second, from two frames' landmarks (33, 2) px as lists."""
+    steps = []
+    for lm in STILL_LANDMARKS:
+        dx, dy = xy[lm][0] - prev_xy[lm][0], xy[lm][1] - prev_xy[lm][1]
+        step = math.sqrt(dx * dx + dy * dy)
+        if math.isfinite(step):
+            steps.append(step)
+    if len(steps) < 4:
+        return math.nan
+    lh, rh, ls, rs = (xy[lm] for lm in (Landmark.LEFT_HIP, Landmark.RIGHT_HIP, Landmark.LEFT_SHOULDER,
+                                         Landmark.RIGHT_SHOULDER))
+    tx, ty = (ls[0] + rs[0]) / 2 - (lh[0] + rh[0]) / 2, (ls[1] + rs[1]) / 2 - (lh[1] + rh[1]) / 2
+    torso = math.sqrt(tx * tx + ty * ty)
+    if not torso > 0:
+        return math.nan
+    steps.sort()
+    n = len(steps)
+    med = steps[n // 2] if n % 2 else (steps[n // 2 - 1] + steps[n // 2]) / 2.0  # `np.median`
+    if dt_s == 0:  # numpy's division: inf, or NaN for no motion
+        return math.copysign(math.inf, dt_s) if med > 0 else math.nan
+    return med / dt_s / torso
 
 
 def track_speed(image_xy: np.ndarray, time_s: np.ndarray) -> np.ndarray:

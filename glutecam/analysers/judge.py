@@ -48,6 +48,12 @@ class FaultRule:
             v = v - (np.nan if baseline is None else baseline)
         return np.abs(v) if self.both_ways else self.sign * v
 
+    def value_1(self, x: float, baseline: float | None) -> float:
+        """`values` of one frame's value (live)."""
+        if self.from_baseline:
+            x = x - (math.nan if baseline is None else baseline)
+        return abs(x) if self.both_ways else self.sign * x
+
 
 def sustained_peak(x: np.ndarray, n: int) -> tuple[float, int]:
     """Largest level `x` holds for `n` consecutive samples, and the index of the peak inside that window
@@ -129,9 +135,9 @@ def frame_faults(rules: tuple[FaultRule, ...], faults_cfg: Mapping[str, FaultThr
         cfg = faults_cfg.get(rule.code)
         if rule.kind != "frame" or cfg is None or not cfg.enabled:
             continue
-        value = float(rule.values(np.array(values.get(rule.column, np.nan)), baselines.get(rule.column)))
+        value = rule.value_1(float(values.get(rule.column, math.nan)), baselines.get(rule.column))
         threshold = rule_threshold(rule, cfg, baselines)
-        if np.isfinite(value) and np.isfinite(threshold) and _beyond(rule.code, value, threshold):
+        if math.isfinite(value) and math.isfinite(threshold) and _beyond(rule.code, value, threshold):
             out.append(_fault(rule, value, threshold, cfg, t, sides))
     return out
 

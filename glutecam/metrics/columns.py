@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from glutecam.landmarks import Landmark
-from glutecam.metrics.geometry import NAN3, Vec, as3d_1, mid_1, norm_1, sub_1
+from glutecam.metrics.geometry import NAN3, Vec, mid_1, norm_1, sub_1
 from glutecam.metrics.joints import (
     fppa_defined,
     fppa_defined_1,
@@ -332,7 +332,7 @@ def measure_frame(image_xy: np.ndarray, world_m: np.ndarray, view: str, up_xy: V
     (NaN = missing), the frame's view and its reference up vectors (2,) and (3,) (`reference_up_1`). Returns
     the values (the keys of `Measured.values`, in degrees / m / px as there) and the reasons ("" = measured)
     of the view-checked ones: what `measure` gives for the frame, within float rounding."""
-    img = [as3d_1(p) for p in image_xy.tolist()]  # lifted once
+    img = [(x, y, 0.0) for x, y in image_xy.tolist()]  # lifted once, as `as3d` lifts them
     wld = world_m.tolist()
     sw = wld if signal_world_m is None else signal_world_m.tolist()
     up_xy, up_m = (float(up_xy[0]), float(up_xy[1]), 0.0), (float(up_m[0]), float(up_m[1]), float(up_m[2]))

@@ -119,16 +119,11 @@ def wrap_deg(angle: np.ndarray) -> np.ndarray:
 
 
 # -- One vector as plain floats: the live path's single frame, without numpy's per-call cost. Vectors are 3-D
-# tuples (image points lifted with z = 0 by `as3d_1`, as `as3d` lifts them). Each `*_1` gives the number its
-# array counterpart above gives (tests/test_live_per_frame.py pins them together).
+# tuples (image points lifted with z = 0, as `as3d` lifts them). Each `*_1` gives the number its array
+# counterpart above gives (tests/test_live_per_frame.py pins them together).
 
 Vec = tuple[float, float, float]
 NAN3: Vec = (math.nan, math.nan, math.nan)
-
-
-def as3d_1(v) -> Vec:
-    """`as3d` of one vector: (x, y) -> (x, y, 0.0); 3-D ones as a tuple."""
-    return (v[0], v[1], 0.0) if len(v) == 2 else (v[0], v[1], v[2])
 
 
 def sub_1(a: Vec, b: Vec) -> Vec:
@@ -154,7 +149,7 @@ def cross_1(a: Vec, b: Vec) -> Vec:
 
 def unit_1(v: Vec) -> Vec:
     """`unit`: `v` scaled to length 1, NaN where its length is 0 or NaN."""
-    n = norm_1(v)
+    n = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])  # `norm_1`, inlined: the hottest call
     return (v[0] / n, v[1] / n, v[2] / n) if n > 1e-12 else NAN3
 
 

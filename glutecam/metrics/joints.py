@@ -128,8 +128,8 @@ def fppa_defined(hip_xy: np.ndarray, knee_xy: np.ndarray, ankle_xy: np.ndarray, 
         return (t_len >= min_thigh_ratio * s_len) & (dot(unit(thigh), down) >= steep) & (dot(unit(shank), down) >= steep)
 
 
-# -- One frame as plain floats (the live path): 3-D tuples, image points lifted with z = 0 (`as3d_1`); the
-# same numbers as the array functions above.
+# -- One frame as plain floats (the live path): 3-D tuples, image points lifted with z = 0 as `as3d` lifts
+# them; the same numbers as the array functions above.
 
 def hip_flexion_deg_1(hip: Vec, knee: Vec, lateral: Vec, up: Vec) -> float:
     """`hip_flexion_deg` of one frame, degrees."""

@@ -143,8 +143,8 @@ def estimate_pelvis(image_xy: np.ndarray, world_m: np.ndarray, up_xy: np.ndarray
     )
 
 
-# -- One frame as plain floats (the live path): 3-D tuples, image points lifted with z = 0 (`as3d_1`); the
-# same numbers as the array functions above.
+# -- One frame as plain floats (the live path): 3-D tuples, image points lifted with z = 0 as `as3d` lifts
+# them; the same numbers as the array functions above.
 
 def pelvis_obliquity_deg_1(left_hip_xy: Vec, right_hip_xy: Vec, up_xy: Vec) -> float:
     """`pelvis_obliquity_deg` of one frame (x, y of the points), degrees."""

@@ -109,8 +109,8 @@ def hinge_from_height_deg(height_px: np.ndarray, upright_px: np.ndarray | float)
         return np.where(np.isfinite(ratio) & (ref > 0), np.degrees(np.arccos(ratio)), np.nan)
 
 
-# -- One frame as plain floats (the live path): 3-D tuples, image points lifted with z = 0 (`as3d_1`); the
-# same numbers as the array functions above.
+# -- One frame as plain floats (the live path): 3-D tuples, image points lifted with z = 0 as `as3d` lifts
+# them; the same numbers as the array functions above.
 
 def _trunk_axes_1(lateral: Vec, up: Vec) -> tuple[Vec, Vec, Vec]:
     u = unit_1(up)

@@ -26,6 +26,7 @@ class Frame:
     index: int  # position in the source (counts dropped frames too)
     time_s: float  # presentation time, s from the start of the source
     captured_at: float  # time.monotonic() when the frame became available
+    rgb: bool = False  # True: `image` holds RGB, not BGR (a source asked to convert for the pose model)
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,19 @@ class VideoFileSource:
         return index / fps
 
     def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def frames(self, size_wh: tuple[int, int] | None = None, rgb: bool = False) -> Iterator[Frame]:
+        """The frames, scaled to `size_wh` (w, h of the upright frame, px; bilinear) and in RGB order when
+        `rgb`, both done by the decoder's converter in the same step as the YUV to BGR conversion."""
         if self._first_frame is None:
             return
         rot = self.info.rotation_deg
+        fmt = "rgb24" if rgb else "bgr24"
+        scale = {}
+        if size_wh is not None and tuple(size_wh) != (self.info.width, self.info.height):
+            w, h = size_wh if rot % 180 == 0 else size_wh[::-1]  # the decoder's frame is not yet upright
+            scale = {"width": int(w), "height": int(h), "interpolation": "BILINEAR"}
         t0 = None
         last_t = 0.0
         index = 0
@@ -150,8 +161,8 @@ class VideoFileSource:
             if t0 is None:
                 t0 = t
             if index % self.stride == 0:
-                image = _rotate(frame.to_ndarray(format="bgr24"), rot)
-                yield Frame(image=image, index=index, time_s=t - t0, captured_at=time.monotonic())
+                image = _rotate(frame.to_ndarray(format=fmt, **scale), rot)
+                yield Frame(image=image, index=index, time_s=t - t0, captured_at=time.monotonic(), rgb=rgb)
             index += 1
         self.close()
 
@@ -272,8 +283,9 @@ class WebcamSource:
 class ReplaySource:
     """Plays a video file at real-time pace, like a camera: a slow consumer gets the newest frame.
 
-    A background thread decodes and publishes each frame when its timestamp comes due (scaled by `speed`);
-    an unread frame is replaced by the next one and counted in `dropped`. Iterating yields the newest frame
+    A child process decodes (as a camera's own hardware would, it does not compete with the pose model for
+    Python's GIL) and a background thread publishes each frame when its timestamp comes due (scaled by
+    `speed`); an unread frame is replaced by the next one and counted in `dropped`. Iterating yields the newest frame
     not yet seen, waiting for it if necessary, until the file ends.
     """
 
@@ -291,9 +303,14 @@ class ReplaySource:
         self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
-        start = time.monotonic()
+        from glutecam.decode_worker import ProcessDecodedSource
+
+        start = None  # the clock starts with the first frame, once the decoding process is up
         try:
-            for frame in self._source:
+            for frame in ProcessDecodedSource(self._source):
+                frame.image = frame.image.copy()  # the decoder reuses its buffer; the consumer may hold this
+                if start is None:
+                    start = time.monotonic() - frame.time_s / self.speed
                 due = start + frame.time_s / self.speed
                 delay = due - time.monotonic()
                 if delay > 0:

@@ -1,0 +1,182 @@
+"""Decode a video file in a child process and hand its frames over through shared memory.
+
+MediaPipe's inference holds Python's GIL, so a decoding *thread* in the same process waits for it and the
+two take turns instead of running side by side (measured: a busy Python thread slows inference 2.5x).
+A child process has its own interpreter: it decodes (and converts, and scales) on the other core while the
+parent runs the model. Frames travel through a ring of slots in a memory-mapped file (in /dev/shm where
+there is one: memory, not disk); only slot numbers and timestamps go through the child's stdin and stdout,
+one line each, so the parent copies nothing. The file is deleted as soon as the child has mapped it, and the
+parent's mapping lives as long as any frame still refers to it.
+
+The child is a plain `python -m glutecam.decode_worker` (not `multiprocessing`, which would re-import the
+caller's main script). It ignores Ctrl+C (the parent decides when to stop) and exits when its stdin closes,
+so it never outlives the parent. Opening errors are found by the parent (`VideoFileSource`) before it starts.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from glutecam.sources import Frame, SourceError, VideoFileSource
+
+
+def _map_ring(path: str, slots: int, w: int, h: int) -> np.ndarray:
+    """(slots, h, w, 3) uint8 over the file. numpy keeps the mmap object as its base, so the mapping stays
+    until the last view of it is gone; it is never closed by hand (that would leave the views dangling)."""
+    with open(path, "r+b") as fh:
+        mm = mmap.mmap(fh.fileno(), slots * h * w * 3)
+    return np.frombuffer(mm, np.uint8).reshape(slots, h, w, 3)
+
+
+def _child(args: dict) -> None:
+    """The decoding loop: fill a free slot, print {"slot", "index", "time_s"}; {"end": error} when done."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out = sys.stdout
+    slots, (w, h) = args["slots"], args["size_wh"]
+    ring = _map_ring(args["ring"], slots, w, h)
+    out.write('{"ready": true}\n')
+    out.flush()
+    free = list(range(slots))
+    try:
+        source = VideoFileSource(args["path"], stride=args["stride"])
+        for frame in source.frames(size_wh=(w, h), rgb=args["rgb"]):
+            if not free:
+                line = sys.stdin.readline()
+                if not line:  # the parent closed: stop
+                    return
+                free.append(int(line))
+            slot = free.pop()
+            ring[slot] = frame.image
+            out.write(json.dumps({"slot": slot, "index": frame.index, "time_s": frame.time_s}) + "\n")
+            out.flush()
+        out.write(json.dumps({"end": source.error}) + "\n")
+    except (BrokenPipeError, OSError):
+        return  # the parent went away
+    except Exception as exc:  # reported to the parent, which raises it
+        out.write(json.dumps({"fail": f"{type(exc).__name__}: {exc}"}) + "\n")
+    finally:
+        try:
+            out.flush()
+        except OSError:
+            pass
+
+
+class ProcessDecodedSource:
+    """Frames of a video file decoded by a child process (see the module docstring).
+
+    Same frames, indices and times as iterating `source` (a `VideoFileSource`, already opened: its `info`
+    and stride are used), optionally scaled to `size_wh` (w, h, px) and/or in RGB order (`rgb`, and
+    `Frame.rgb` says so). After iterating, `error` (and the wrapped source's `error`) says why the stream
+    ended early, if it did. Each `Frame.image` is a view of a shared buffer that is reused once the next
+    frame is requested: copy it to keep it longer.
+    """
+
+    def __init__(self, source: VideoFileSource, size_wh: tuple[int, int] | None = None, rgb: bool = False,
+                 slots: int = 4) -> None:
+        self.source = source
+        self.info = source.info
+        self.error: str | None = None
+        self.size_wh = tuple(size_wh) if size_wh else (self.info.width, self.info.height)
+        self.rgb = rgb
+        self.slots = max(2, int(slots))
+        self._proc: subprocess.Popen | None = None
+        self._ring_path: str | None = None
+
+    def start(self) -> "ProcessDecodedSource":
+        """Start the child now (iterating starts it otherwise): its start-up then overlaps the caller's."""
+        if self._proc is not None:
+            return self
+        w, h = self.size_wh
+        shm_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        with tempfile.NamedTemporaryFile(prefix="glutecam-frames-", dir=shm_dir, delete=False) as fh:
+            fh.truncate(self.slots * w * h * 3)
+            self._ring_path = fh.name
+        args = {"path": str(self.source.path), "stride": self.source.stride, "size_wh": [w, h], "rgb": self.rgb,
+                "ring": self._ring_path, "slots": self.slots}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "glutecam.decode_worker", json.dumps(args)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            stderr=None if os.environ.get("GLUTECAM_DEBUG") else subprocess.DEVNULL)
+        return self
+
+    def __iter__(self) -> Iterator[Frame]:
+        w, h = self.size_wh
+        proc = self.start()._proc
+        ring = _map_ring(self._ring_path, self.slots, w, h)
+        held: int | None = None
+        try:
+            while True:
+                line = proc.stdout.readline()
+                if held is not None:
+                    self._give_back(held)
+                    held = None
+                if not line:
+                    raise SourceError(f"{self.source.path}: the decoding process ended unexpectedly "
+                                      f"(exit status {proc.wait()})")
+                msg = json.loads(line)
+                if "ready" in msg:  # both sides have it mapped: the name can go
+                    self._remove_ring_file()
+                    continue
+                if "end" in msg:
+                    self.error = self.source.error = msg["end"]
+                    return
+                if "fail" in msg:
+                    raise RuntimeError(f"decoding {self.source.path} failed: {msg['fail']}")
+                held = msg["slot"]
+                yield Frame(image=ring[held], index=msg["index"], time_s=msg["time_s"],
+                            captured_at=time.monotonic(), rgb=self.rgb)
+        finally:
+            self.close()
+
+    def __enter__(self) -> "ProcessDecodedSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _give_back(self, slot: int) -> None:
+        """The slot is the child's again. A child that has finished (or died: the next read says so) no
+        longer reads."""
+        try:
+            self._proc.stdin.write(f"{slot}\n")
+            self._proc.stdin.flush()
+        except OSError:
+            pass
+
+    def _remove_ring_file(self) -> None:
+        if self._ring_path is not None:
+            Path(self._ring_path).unlink(missing_ok=True)
+            self._ring_path = None
+
+    def close(self) -> None:
+        """Stop the child and delete the ring's file (also when iteration ended early). The memory goes with
+        the last `Frame.image` that refers to it."""
+        if self._proc is not None:
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                try:
+                    pipe.close()  # the child stops at its next read or write
+                except OSError:
+                    pass
+            try:
+                self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+        self._remove_ring_file()
+        self.source.close()
+
+
+if __name__ == "__main__":
+    _child(json.loads(sys.argv[1]))

@@ -1,0 +1,105 @@
+"""Decoding in a child process: the same frames as decoding here, scaled and converted on request, and no
+process or shared memory left behind however the iteration ends."""
+
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from glutecam.decode_worker import ProcessDecodedSource
+from glutecam.sources import SourceError, VideoFileSource
+from tests.badinput import encode, scene_frames, truncated
+from tests.conftest import write_clip
+from tests.test_sources import coloured_frames
+
+
+def shm_segments() -> set[str]:
+    return {p.name for p in Path("/dev/shm").glob("glutecam-frames-*")}
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    frames = [cv2.resize(f, (96, 64), interpolation=cv2.INTER_NEAREST) for f in coloured_frames(12)]
+    return write_clip(tmp_path_factory.mktemp("dw") / "c.mp4", frames, fps=20)
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_the_child_yields_the_frames_indices_and_times_of_a_decode_here(clip, stride):
+    here = [(f.index, f.time_s, f.image.copy()) for f in VideoFileSource(clip, stride=stride)]
+    there = [(f.index, f.time_s, f.image.copy(), f.rgb) for f in ProcessDecodedSource(VideoFileSource(clip, stride))]
+    assert [(i, t) for i, t, _ in here] == [(i, t) for i, t, _, _ in there]
+    assert len(there) == (12 if stride == 1 else 4)
+    for (_, _, a), (_, _, b, rgb) in zip(here, there):
+        assert not rgb
+        np.testing.assert_array_equal(a, b)
+
+
+def test_rgb_and_scaling_are_done_by_the_child(clip):
+    here = [f.image.copy() for f in VideoFileSource(clip)]
+    there = [(f.image.copy(), f.rgb) for f in ProcessDecodedSource(VideoFileSource(clip), size_wh=(48, 32), rgb=True)]
+    assert len(there) == len(here)
+    for a, (b, rgb) in zip(here, there):
+        assert rgb and b.shape == (32, 48, 3)
+        # the same picture, half size, channels reversed: compare block means (scaling kernels differ)
+        expect = cv2.resize(a, (48, 32), interpolation=cv2.INTER_AREA)[:, :, ::-1]
+        assert np.abs(b.astype(int) - expect.astype(int)).mean() < 6
+
+
+def test_a_frame_kept_after_the_source_is_closed_is_still_readable(clip):
+    frames = [f.image for f in ProcessDecodedSource(VideoFileSource(clip))]  # views of the ring, kept
+    assert frames[-1].shape == (64, 96, 3) and int(frames[-1].max()) > 0  # the mapping outlives the source
+
+
+def test_the_pose_model_gets_rgb_frames_without_a_second_conversion(clip):
+    from glutecam.pose import _to_rgb
+
+    bgr = next(iter(VideoFileSource(clip))).image
+    rgb = next(iter(ProcessDecodedSource(VideoFileSource(clip), rgb=True))).image
+    np.testing.assert_array_equal(rgb, _to_rgb(bgr))
+
+
+def test_stopping_early_leaves_no_process_or_shared_memory(clip):
+    before = shm_segments()
+    src = ProcessDecodedSource(VideoFileSource(clip), slots=2)
+    for n, _ in enumerate(src):
+        if n == 3:
+            break
+    src.close()
+    assert src._proc is None and shm_segments() == before
+
+
+def test_a_stream_cut_short_is_reported_as_the_source_would(tmp_path):
+    whole = encode(tmp_path / "whole.mp4", scene_frames(40, 160, 120), fps=20, faststart=True)  # index first
+    cut = truncated(whole, tmp_path / "cut.mp4", 0.7)
+    here = VideoFileSource(cut)
+    n_here = len(list(here))
+    source = VideoFileSource(cut)
+    there = ProcessDecodedSource(source)
+    assert len(list(there)) == n_here
+    assert there.error == here.error == source.error and "cut short" in there.error
+
+
+def test_a_child_that_dies_is_a_source_error_not_a_hang(clip, monkeypatch):
+    src = ProcessDecodedSource(VideoFileSource(clip), slots=2)
+    frames = iter(src)
+    next(frames)
+    src._proc.kill()
+    with pytest.raises(SourceError, match="decoding process ended unexpectedly"):
+        for _ in frames:
+            pass
+    assert src._proc is None
+
+
+def test_the_child_is_a_plain_module_run_not_a_copy_of_the_callers_script(tmp_path, clip):
+    # multiprocessing's spawn would re-run an unguarded main script in the child; `python -m` does not
+    script = tmp_path / "unguarded.py"
+    script.write_text("from glutecam.decode_worker import ProcessDecodedSource\n"
+                      "from glutecam.sources import VideoFileSource\n"
+                      f"print(sum(1 for _ in ProcessDecodedSource(VideoFileSource({str(clip)!r}))))\n")
+    import sys
+
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "12" and "leaked" not in out.stderr

@@ -1,6 +1,6 @@
 """The offline job: a video in; a pose track, per-frame CSV, summary, per-rep results and an annotated clip out.
 
-Pass 1 decodes (in a background thread) and runs the pose model, accumulating a `PoseTrack`; Ctrl+C or a
+Pass 1 decodes (in a child process, `decode_worker`) and runs the pose model, accumulating a `PoseTrack`; Ctrl+C or a
 damaged stream ends the pass early and everything computed so far is still written. The exercise analysis
 runs on the whole track (zero-lag filtering needs it). Pass 2, only when a clip is wanted, decodes again and
 draws what the analysis found at each moment, so the clip and `reps.json` always agree.
@@ -23,7 +23,7 @@ from glutecam.landmarks import Landmark
 from glutecam.pose import PoseEstimator
 from glutecam.files import write_json_atomic
 from glutecam.interrupts import StopRequest, stop_on_signals
-from glutecam.prefetch import prefetch
+from glutecam.decode_worker import ProcessDecodedSource
 from glutecam.sources import VideoFileSource
 from glutecam.track import PoseTrack, TrackBuilder, landmark_columns, landmark_rows, write_csv
 
@@ -78,15 +78,17 @@ def hip_line_obliquity_deg(track: PoseTrack) -> np.ndarray:
 
 
 def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progress | None = None,
-             stop: StopRequest | None = None) -> tuple[PoseTrack, bool, dict[str, float]]:
-    """Pass 1. Returns (track, interrupted, timings). Ctrl+C (or `stop`) ends the pass but keeps its frames."""
+             stop: StopRequest | None = None,
+             frames: ProcessDecodedSource | None = None) -> tuple[PoseTrack, bool, dict[str, float]]:
+    """Pass 1. Returns (track, interrupted, timings). Ctrl+C (or `stop`) ends the pass but keeps its frames.
+    `frames`: the source's frames decoded by a child process, if already started (else started here)."""
     info = source.info
     poses = TrackBuilder()  # the track's arrays only, in chunks: memory does not grow per frame beyond them
     interrupted = False
     t_pose = 0.0
     total = -(-info.n_frames // source.stride) if info.n_frames else None  # frames 0, stride, 2*stride...
     try:
-        for frame in prefetch(source, maxsize=4):
+        for frame in frames or ProcessDecodedSource(source, rgb=True):  # decoded on the other core, in RGB
             if stop:
                 interrupted = True
                 break
@@ -206,7 +208,7 @@ def frame_overlays(track: PoseTrack, analysis) -> list[Overlay]:
 
 class ScaledAnnotator:
     """Draws at the clip's size: scales each frame (and the landmarks, given in source pixels) from
-    `source_wh` to `size_wh`, then annotates. `scaled_frames` does the scaling on the decoding thread."""
+    `source_wh` to `size_wh` (unless the decoder already did), then annotates."""
 
     def __init__(self, annotator: Annotator, source_wh: tuple[int, int], size_wh: tuple[int, int]) -> None:
         self.annotator = annotator
@@ -222,11 +224,6 @@ class ScaledAnnotator:
         import cv2
 
         return cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)  # INTER_AREA: 6x slower
-
-    def scaled_frames(self, frames):
-        for frame in frames:
-            frame.image = self._scale(frame.image)
-            yield frame
 
     def annotate(self, scene: np.ndarray, image_px: np.ndarray | None, visibility: np.ndarray | None,
                  overlay: Overlay) -> np.ndarray:
@@ -284,11 +281,12 @@ class _ReplayFrames:
 def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay], out_path: Path,
                     stride: int = 1, progress: Progress | None = None,
                     stop: StopRequest | None = None, replay=None, max_side: int | None = 1280,
-                    preset: str = "superfast") -> Path | None:
+                    preset: str = "superfast", stills=None) -> Path | None:
     """Pass 2: decode again, draw each analysed frame and encode H.264. Returns None when nothing was
     written or when `stop` ended it early (the partial clip then stays under its temporary name).
     `replay` (a `glutecam.report.clip.Replay`) appends a slow-motion replay of one rep at the end.
-    The clip's long side is at most `max_side` pixels (None: the source's size); `preset` is libx264's."""
+    The clip's long side is at most `max_side` pixels (None: the source's size); `preset` is libx264's.
+    `stills` (a `glutecam.report.report.NearestPicker`) is offered every drawn frame, for the report."""
     from glutecam.video_out import BackgroundWriter, H264Writer, capped_size_wh
 
     by_index = {int(fi): i for i, fi in enumerate(track.frame_index)}
@@ -296,29 +294,33 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
     fps = track.fps or src.info.fps or 30.0
     size_wh = capped_size_wh((src.info.width, src.info.height), max_side)
     annotator = ScaledAnnotator(Annotator(), (src.info.width, src.info.height), size_wh)
-    # Three threads: decode (+ scale) ahead in one, draw here, encode behind in another; bounded queues.
+    # Decoding and scaling in a child process, drawing here, libx264 on a thread (bounded queue).
     writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset), maxsize=4)
     kept = _ReplayFrames(replay, fps) if replay is not None else None
     complete = False
     try:
         done = 0
-        for frame in prefetch(annotator.scaled_frames(src), maxsize=4):
-            if stop:
-                break
-            i = by_index.get(frame.index)
-            if i is None:
-                if frame.index > track.frame_index[-1]:
+        with ProcessDecodedSource(src, size_wh=size_wh) as frames:
+            for frame in frames:
+                if stop:
                     break
-                continue
-            raw = frame.image.copy() if kept is not None and kept.wants(frame.time_s) else None
-            img = annotator.annotate(frame.image, track.image_px[i], track.visibility[i], overlays[i])
-            writer.write(img, frame.time_s)
-            if raw is not None:
-                kept.add(annotator.annotate(raw, track.image_px[i], track.visibility[i],
-                                            dataclasses.replace(overlays[i], banner=replay.banner)))
-            done += 1
-            if progress:
-                progress(done, len(track), "video")
+                i = by_index.get(frame.index)
+                if i is None:
+                    if frame.index > track.frame_index[-1]:
+                        break
+                    continue
+                scene = frame.image.copy()  # the decoder's buffer is reused; the writer holds this one
+                raw = scene.copy() if kept is not None and kept.wants(frame.time_s) else None
+                img = annotator.annotate(scene, track.image_px[i], track.visibility[i], overlays[i])
+                writer.write(img, frame.time_s)
+                if stills is not None:
+                    stills.offer(frame.time_s, img)
+                if raw is not None:
+                    kept.add(annotator.annotate(raw, track.image_px[i], track.visibility[i],
+                                                dataclasses.replace(overlays[i], banner=replay.banner)))
+                done += 1
+                if progress:
+                    progress(done, len(track), "video")
         if replay is not None and done and not stop:
             if kept.fits:
                 kept.append(writer, track, stop)
@@ -390,11 +392,13 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
     out_dir = prepare_out_dir(Path(out_dir))
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    with PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
+    # the decoding process starts up while the model loads
+    with ProcessDecodedSource(source, rgb=True).start() as frames, \
+            PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
         # The analysers and the report take seconds to import (scipy.signal, jinja2); the pose model uses one
         # core, so import them on the other while pass 1 runs instead of before or after it.
         warm = _Background(_make_analyser, opts.exercise, config)
-        track, interrupted, t = run_pose(source, estimator, progress, stop)
+        track, interrupted, t = run_pose(source, estimator, progress, stop, frames)
         model = estimator.model
     analyser = warm.result()
     timings.update(t)
@@ -416,13 +420,19 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
 
         summary["thresholds"] = thresholds_of(config, opts.exercise)
     write_json_atomic(out_dir / "summary.json", summary)
+    stills = None
     if opts.video and len(track) and not interrupted and not stop:
         t1 = time.perf_counter()
         from glutecam.report.clip import Replay
+        from glutecam.report.report import NearestPicker, still_jpeg, still_moments
+        from glutecam.report.run import load_run
 
         replay = Replay.for_worst_rep(Path(path), analysis, opts.stride)  # slow motion of the worst rep
+        # the report's stills are picked from the frames as drawn: no decoding of the clip afterwards
+        stills = NearestPicker(still_moments(load_run(out_dir)) if analysis is not None else [], still_jpeg)
         video = write_annotated(Path(path), track, frame_overlays(track, analysis),
-                                out_dir / "annotated.mp4", opts.stride, progress, stop, replay=replay)
+                                out_dir / "annotated.mp4", opts.stride, progress, stop, replay=replay,
+                                stills=stills)
         timings["pass2_s"] = time.perf_counter() - t1
         if video is not None:
             result.outputs["annotated"] = video
@@ -440,7 +450,8 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
         write_json_atomic(out_dir / "summary.json", summary)
     from glutecam.report import write_report
 
-    result.outputs["report"] = write_report(out_dir)  # last: it reads what was written above
+    taken = stills.finish() if stills is not None and "annotated" in result.outputs else True  # else decoded
+    result.outputs["report"] = write_report(out_dir, stills=taken)  # last: it reads what was written above
     summary["outputs"]["report"] = result.outputs["report"].name
     write_json_atomic(out_dir / "summary.json", summary)
     return result

@@ -205,7 +205,7 @@ class PoseEstimator:
         if self._landmarker is None:
             raise RuntimeError("PoseEstimator.process called outside its `with` block")
         h, w = frame.image.shape[:2]
-        rgb = _to_rgb(frame.image)
+        rgb = frame.image if frame.rgb else _to_rgb(frame.image)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         ts = self._timestamp_ms(frame.time_s)
         if self._calls < 2:  # the C++ side logs its set-up notes on the first inferences

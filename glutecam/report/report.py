@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -185,6 +186,48 @@ def fault_text(f: dict[str, Any]) -> str:
 
 # -- stills -------------------------------------------------------------------------------------------------
 
+#: True: grab the stills from the clip; False: none; a sequence: the JPEGs already taken, one per rep.
+Stills = bool | Sequence[bytes | None]
+
+
+class NearestPicker:
+    """Picks, from frames offered in time order, `convert(item)` of the one nearest each of `times_s` (the
+    earlier one on a tie). Push-based, so a loop that is doing something else with every frame (decoding for
+    the report, drawing the annotated clip) can pick stills on the way; only the previous item is held."""
+
+    def __init__(self, times_s: list[float], convert: Callable[[Any], Any] = lambda im: im) -> None:
+        self.times_s = list(times_s)
+        self.convert = convert
+        self.out: list[Any] = [None] * len(self.times_s)
+        self._order = sorted(range(len(self.times_s)), key=lambda i: self.times_s[i])
+        self._k = 0
+        self._prev: Any = None
+        self._prev_t = 0.0
+        self._have_prev = False
+
+    @property
+    def done(self) -> bool:
+        return self._k == len(self._order)
+
+    def offer(self, t: float, item: Any) -> None:
+        """The next frame, at `t` seconds (times must not decrease)."""
+        while self._k < len(self._order) and t >= self.times_s[self._order[self._k]]:
+            target = self.times_s[self._order[self._k]]
+            nearer_prev = self._have_prev and abs(self._prev_t - target) <= abs(t - target)
+            self.out[self._order[self._k]] = self.convert(self._prev if nearer_prev else item)
+            self._k += 1
+        self._prev, self._prev_t, self._have_prev = item, t, True
+
+    def finish(self) -> list[Any]:
+        """The picks; times after the last frame get the last frame (a clip damaged or cut short)."""
+        if self._have_prev and not self.done:
+            last = self.convert(self._prev)
+            for i in self._order[self._k:]:
+                self.out[i] = last
+            self._k = len(self._order)
+        return self.out
+
+
 def _nearest_frames(video: Path, times_s: list[float], convert: Callable[[np.ndarray], Any] = lambda im: im) -> list:
     """`convert(image)` of the upright BGR frame nearest each time (earlier one on a tie), in `VideoFileSource`'s
     time (from the first frame). Decodes up to the last time but converts only the frames chosen: converting
@@ -194,8 +237,6 @@ def _nearest_frames(video: Path, times_s: list[float], convert: Callable[[np.nda
 
     from glutecam.sources import SourceError, _rotate
 
-    out: list[Any] = [None] * len(times_s)
-    order = sorted(range(len(times_s)), key=lambda i: times_s[i])
     try:
         container = av.open(str(video), metadata_errors="ignore")
     except Exception as exc:
@@ -206,54 +247,42 @@ def _nearest_frames(video: Path, times_s: list[float], convert: Callable[[np.nda
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         rate = float(stream.average_rate or 30)
-
-        def image(frame) -> Any:
-            return convert(_rotate(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0)))
-
-        k, t0, prev, prev_t = 0, None, None, 0.0
+        picker = NearestPicker(times_s, lambda frame: convert(
+            _rotate(frame.to_ndarray(format="bgr24"), int(getattr(frame, "rotation", 0) or 0))))
+        t0 = None
         try:
             for n, frame in enumerate(container.decode(stream)):
                 t = float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base else n / rate
                 t0 = t if t0 is None else t0
-                t -= t0
-                while k < len(order) and t >= times_s[order[k]]:
-                    target = times_s[order[k]]
-                    nearer_prev = prev is not None and abs(prev_t - target) <= abs(t - target)
-                    out[order[k]] = image(prev if nearer_prev else frame)
-                    k += 1
-                if k == len(order):
-                    return out
-                prev, prev_t = frame, t
+                picker.offer(t - t0, frame)
+                if picker.done:
+                    break
         except Exception:  # damaged part-way: the times past the damage get the last good frame
             pass
-        if prev is not None:
-            last = image(prev)
-            for i in order[k:]:
-                out[i] = last
-    return out
+        return picker.finish()
+
+
+def still_jpeg(img: np.ndarray, width: int = 360) -> bytes | None:
+    """A report still: `img` (BGR) at most `width` px wide, JPEG quality 80."""
+    import cv2
+
+    h, w = img.shape[:2]
+    if w > width:
+        img = cv2.resize(img, (width, int(round(h * width / w))), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return buf.tobytes() if ok else None
 
 
 def grab_stills(video: Path, times_s: list[float], width: int = 360) -> list[bytes | None]:
     """JPEG bytes of the frame nearest each time (None when the clip cannot be read there)."""
-    import cv2
-
     from glutecam.sources import SourceError
 
-    out: list[bytes | None] = [None] * len(times_s)
     if not times_s:
-        return out
-
-    def jpeg(img: np.ndarray) -> bytes | None:
-        h, w = img.shape[:2]
-        if w > width:
-            img = cv2.resize(img, (width, int(round(h * width / w))), interpolation=cv2.INTER_AREA)
-        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
-        return buf.tobytes() if ok else None
-
+        return []
     try:
-        return _nearest_frames(video, times_s, convert=jpeg)
+        return _nearest_frames(video, times_s, convert=lambda img: still_jpeg(img, width))
     except SourceError:
-        return out
+        return [None] * len(times_s)
 
 
 # -- left versus right --------------------------------------------------------------------------------------
@@ -366,12 +395,14 @@ def _span(nm: dict[str, Any]) -> str:
     return f"{fmt_num(a, '.2f')}–{fmt_num(b, '.2f')} s"
 
 
-def _rep_rows(run: Run, thresholds: dict[str, dict[str, Any]], stills: bool) -> list[dict[str, Any]]:
+def _rep_rows(run: Run, thresholds: dict[str, dict[str, Any]], stills: Stills) -> list[dict[str, Any]]:
     reps = run.reps
-    moments = [run.worst_moment_s(r) for r in reps]
+    moments = still_moments(run)
     images: list[bytes | None] = [None] * len(reps)
     video = run.video or run.source_video
-    if stills and video is not None and reps:
+    if not isinstance(stills, bool) and len(stills) == len(reps):
+        images = list(stills)
+    elif stills and video is not None and reps:
         images = grab_stills(video, moments)
     exercise = run.exercise or ""
     rows = []
@@ -406,7 +437,12 @@ def _limit_note(run: Run, col: str, thresholds: dict[str, dict[str, Any]]) -> st
     return f" ({', '.join(notes)})" if notes else ""
 
 
-def render_report(run: Run, others: list[Run] | None = None, stills: bool = True,
+def still_moments(run: Run) -> list[float]:
+    """When each rep's still is taken (s from the first frame): `Run.worst_moment_s`."""
+    return [run.worst_moment_s(r) for r in run.reps]
+
+
+def render_report(run: Run, others: list[Run] | None = None, stills: Stills = True,
                   page_dir: Path | None = None) -> str:
     """The HTML text of the report for `run`; `others` are runs of the other side for the comparison."""
     page_dir = page_dir or run.path
@@ -437,12 +473,14 @@ def render_report(run: Run, others: list[Run] | None = None, stills: bool = True
     return environment().get_template("report.html.j2").render(**context)
 
 
-def write_report(run_dir: str | Path, others: list[str | Path | Run] | None = None, stills: bool = True,
+def write_report(run_dir: str | Path, others: list[str | Path | Run] | None = None, stills: Stills = True,
                  out: str | Path | None = None) -> Path:
     """Write `report.html` into the output folder `run_dir` (or to `out`); returns its path.
 
     `others`: more output folders (or `Run`s) of the same exercise, e.g. the other side, for the
-    left-versus-right table. Raises `RunError` when `run_dir` is not an output folder.
+    left-versus-right table. `stills`: True to take each rep's still from the clip, False for none, or the
+    JPEGs already taken (one per rep, at `still_moments`). Raises `RunError` when `run_dir` is not an output
+    folder.
     """
     run = load_run(run_dir)
     other_runs = [o if isinstance(o, Run) else load_run(o) for o in (others or [])]

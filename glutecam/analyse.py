@@ -395,6 +395,7 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
     # the decoding process starts up while the model loads
     with ProcessDecodedSource(source, rgb=True).start() as frames, \
             PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
+        timings["model_load_s"] = time.perf_counter() - t0  # importing MediaPipe, then loading the model
         # The analysers and the report take seconds to import (scipy.signal, jinja2); the pose model uses one
         # core, so import them on the other while pass 1 runs instead of before or after it.
         warm = _Background(_make_analyser, opts.exercise, config)
@@ -406,7 +407,9 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
     result = AnalyseResult(out_dir=out_dir, track=track, interrupted=interrupted, stopped_early=source.error,
                            timings_s=timings)
     result.outputs["track"] = track.save(out_dir / "track.npz")
+    t1 = time.perf_counter()
     analysis = analyser.analyse(track, side=opts.side) if analyser is not None and len(track) else None
+    timings["analysis_s"] = time.perf_counter() - t1
     result.analysis = analysis
     result.outputs["frames"] = write_csv(out_dir / "frames.csv",
                                          frame_columns(track, analysis.frames if analysis else None))
@@ -450,8 +453,11 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
         write_json_atomic(out_dir / "summary.json", summary)
     from glutecam.report import write_report
 
+    t1 = time.perf_counter()
     taken = stills.finish() if stills is not None and "annotated" in result.outputs else True  # else decoded
     result.outputs["report"] = write_report(out_dir, stills=taken)  # last: it reads what was written above
     summary["outputs"]["report"] = result.outputs["report"].name
     write_json_atomic(out_dir / "summary.json", summary)
+    timings["report_s"] = time.perf_counter() - t1
+    timings["total_s"] = time.perf_counter() - t0
     return result

@@ -175,8 +175,12 @@ class PoseEstimator:
         with quiet_stderr():
             self._landmarker = vision.PoseLandmarker.create_from_options(self._options(vision.RunningMode.VIDEO))
             if self.census_every_s > 0:
-                self._census = vision.PoseLandmarker.create_from_options(
-                    self._options(vision.RunningMode.IMAGE, num_poses=CENSUS_MAX_PEOPLE))
+                try:
+                    self._census = vision.PoseLandmarker.create_from_options(
+                        self._options(vision.RunningMode.IMAGE, num_poses=CENSUS_MAX_PEOPLE))
+                except BaseException:  # `with` never calls __exit__ when __enter__ fails
+                    self.close()
+                    raise
         return self
 
     def __exit__(self, *exc) -> None:

@@ -115,3 +115,29 @@ def test_census_runs_once_a_second_not_every_frame(samples_dir, model_ready):
         for frame in VideoFileSource(samples_dir / "pose2sim_multi_cam01.mp4"):  # 100 frames at 60 fps
             est.process(frame)
     assert len(calls) == 2  # at 0 s and 1 s
+
+
+def test_the_tracking_landmarker_is_closed_when_the_census_one_cannot_be_created(model_ready, monkeypatch):
+    from mediapipe.tasks.python import vision
+
+    from glutecam.pose import PoseEstimator
+
+    made = []
+
+    class Landmarker:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    def create(options):
+        if made:  # the second one, the census landmarker
+            raise RuntimeError("out of memory")
+        made.append(Landmarker())
+        return made[-1]
+
+    monkeypatch.setattr(vision.PoseLandmarker, "create_from_options", staticmethod(create))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        with PoseEstimator(census_every_s=1.0):
+            pass
+    assert [m.closed for m in made] == [True]

@@ -35,6 +35,16 @@ def test_setup_instruction_is_in_the_middle_and_paused_hides_the_cue():
     assert not region_has(paused, CUE_COLOURS["major"], 380, 470, tol=30, min_px=50)
 
 
+def test_a_view_limit_note_is_shown_small_under_the_instruction():
+    hud = dict(time_s=1.0, stage="calibrating", instruction="Hold still in your start position")
+    plain = LiveAnnotator().annotate(blank(), None, Hud(**hud))
+    noted = LiveAnnotator().annotate(blank(), None, Hud(**hud, note="Your hips are checked in the upper half"))
+    changed = np.abs(noted.astype(int) - plain.astype(int)).sum(axis=2) > 0
+    rows = np.flatnonzero(changed.any(axis=1))
+    assert rows.size and 200 < rows.min() and rows.max() < 300  # below the instruction, above the cue
+    assert region_has(noted, (0, 220, 255), 200, 300, tol=30, min_px=50)
+
+
 @pytest.mark.parametrize("level, colour, other", [(2.0, GOOD, BAD), (9.0, BAD, GOOD)])
 def test_the_level_gauge_turns_red_beyond_the_limit(level, colour, other):
     img = LiveAnnotator().annotate(blank(), None, Hud(time_s=1.0, level_deg=level, level_limit_deg=5.0))

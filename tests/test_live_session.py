@@ -14,6 +14,7 @@ import pytest
 from glutecam.analysers import get_analyser
 from glutecam.live.display import MemoryDisplay
 from glutecam.live.session import LiveOptions, LiveSession, NewestFrames
+from glutecam.live.sound import NoSound
 from glutecam.sources import Frame
 from glutecam.track import FramePose, PoseTrack
 
@@ -96,6 +97,7 @@ def test_a_set_is_coached_from_setup_to_summary(tmp_path, track, synth_dir):
     assert json.loads((tmp_path / "reps.json").read_text())["summary"]["verdict"] == "fault"
     assert len(PoseTrack.load(tmp_path / "track.npz")) == len(track)
     assert [e["event"] for e in events(tmp_path)][:3] == ["analysis_started", "setup_done", "counting"]
+    assert events(tmp_path)[1]["view_limit"] == ""  # the split squat from the front shows everything
 
 
 def same_reps(live_reps, offline_reps, threshold=5.0, min_overlap=0.8):
@@ -127,6 +129,26 @@ def test_set_up_that_never_suits_the_exercise_counts_nothing_and_says_why(tmp_pa
     assert {r["stage"] for r in rows(tmp_path)} == {"setup"}
     assert any("Turn around so your back is to the camera" in w for w in result.summary["warnings"])
     assert set(r["cue"] for r in rows(tmp_path)) == {""}
+
+
+def test_the_rdl_set_up_says_the_hips_are_checked_in_the_upper_hinge_only(tmp_path, track_of, synth_dir):
+    # from behind (the view the set-up asks for) the pose model loses the pelvis deep in the hinge
+    class Sound(NoSound):
+        def __init__(self):
+            self.said = []
+
+        def say(self, text):
+            self.said.append(text)
+
+    rdl = track_of(synth_dir / "rdl_back_drop8_r3.mp4")
+    sound = Sound()
+    session = LiveSession(Frames(len(rdl)), TrackPose(rdl), get_analyser("single-leg-rdl"), MemoryDisplay(keep=0),
+                          tmp_path, LiveOptions("single-leg-rdl", setup_hold_s=0.3), (640, 480), 30.0, sound=sound)
+    result = session.run()
+    done = [e for e in events(tmp_path) if e["event"] == "setup_done"]
+    assert len(done) == 1 and "upper half of each hinge" in done[0]["view_limit"]
+    assert sound.said.count(done[0]["view_limit"]) == 1
+    assert len(result.reps) == 3
 
 
 @pytest.mark.parametrize("pause, resume, n_reps", [

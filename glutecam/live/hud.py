@@ -42,6 +42,7 @@ class Hud:
     level_limit_deg: float = 5.0  # fault threshold marked on the gauge
     movement_phase: str = ""  # the analyser's phase ("down", "up", "lift", ...)
     warning: str = ""  # a set-up problem that appeared during the set (shown small)
+    note: str = ""  # what this camera cannot show (`setup.VIEW_LIMITS`), shown small under the instruction
     debug: list[str] = field(default_factory=list)  # lines shown when the debug overlay is on
     keys_help: str = "p pause   r recalibrate   d debug   q quit"
 
@@ -110,6 +111,9 @@ class LiveAnnotator:
                 x0, y0 = int(w / 2 - bw / 2), bottom + int(6 * s)
                 cv2.rectangle(scene, (x0, y0), (x0 + bw, y0 + int(8 * s)), GREY, 1)
                 cv2.rectangle(scene, (x0, y0), (x0 + int(bw * min(1.0, hud.progress)), y0 + int(8 * s)), GOOD, -1)
+            if hud.note:
+                _text(scene, hud.note, (int(10 * s), bottom + int(40 * s)), _fit(hud.note, 0.6 * s, 1, w - 20),
+                      (0, 220, 255), 1)
         if hud.cue is not None and not hud.paused:
             colour = CUE_COLOURS.get(hud.cue.severity, INSTRUCTION_COLOUR)
             _box_text(scene, hud.cue.text, w / 2, h - int(80 * s), 1.05 * s, lw + 1, colour, w - 20)

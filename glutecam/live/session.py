@@ -32,7 +32,7 @@ from glutecam.feedback import Feedback, FeedbackEngine, thresholds_from_config
 from glutecam.landmarks import Landmark
 from glutecam.live.display import Display
 from glutecam.live.hud import Hud, LiveAnnotator
-from glutecam.live.setup import SUITED_VIEWS, SetupGuide
+from glutecam.live.setup import SUITED_VIEWS, VIEW_LIMITS, SetupGuide
 from glutecam.live.sound import NoSound, Sound
 from glutecam.live.writer import SessionWriter
 from glutecam.pose import quiet_stderr
@@ -241,7 +241,10 @@ class LiveSession:
         """Every check held for `setup_hold_s`; the baseline has been collecting since they began to pass."""
         self.events["setup_done_s"] = t
         self.stage = "calibrating"
-        self.writer.event("setup_done", t, baseline_ready=self._baseline_since is not None)
+        note = VIEW_LIMITS.get(self.options.exercise, "")
+        self.writer.event("setup_done", t, baseline_ready=self._baseline_since is not None, view_limit=note)
+        if note:  # what this camera cannot show: said once, shown until the set starts
+            self.sound.say(note)
 
     def _reset_baseline(self) -> None:
         self.live.reset_baseline()
@@ -326,6 +329,8 @@ class LiveSession:
             self._say_instruction(instruction, t)
         warning = self._setup_warning(check, t) if counting else ""
         hud = self._hud(t, pose, state, fb, instruction, progress, warning)
+        if self.stage == "calibrating" or (instruction and self.stage == "counting"):
+            hud.note = VIEW_LIMITS.get(self.options.exercise, "")
         image = self.annotator.annotate(frame.image, pose, hud, self.debug)
         c4 = time.perf_counter()
         self.display.show(image)

@@ -36,6 +36,13 @@ SUITED_VIEWS: dict[str, frozenset[str]] = {
 }
 
 
+#: What even a suited view cannot show, told to the person once the set-up is done (see docs/accuracy.md:
+#: from behind, the pose model loses the pelvis past a ~45 deg hinge, and no other camera does better).
+VIEW_LIMITS: dict[str, str] = {
+    "single-leg-rdl": "Your hips are checked in the upper half of each hinge only",
+}
+
+
 @dataclass(frozen=True)
 class SetupLimits:
     """What counts as "in the picture" (fractions of the frame) and "clearly visible"."""

@@ -116,6 +116,9 @@ class Config:
 _SECTIONS = {"filters": FilterConfig, "view": ViewConfig, "baseline": BaselineConfig, "judge": JudgeConfig}
 _EXERCISE_KEYS = {f.name for f in fields(ExerciseConfig)} - {"name", "faults"}
 _FAULT_KEYS = {f.name for f in fields(FaultThreshold)}
+#: Filter cut-offs, which must be above 0: scipy's `butter` fails mid-analysis on 0, and a One Euro filter
+#: with a 0 cut-off never moves from its first sample.
+_CUTOFFS = ("butterworth_cutoff_hz", "one_euro_min_cutoff_hz", "one_euro_d_cutoff_hz")
 
 
 def _read_toml(text: str, where: str) -> dict[str, Any]:
@@ -201,6 +204,8 @@ def _build_exercise(name: str, table: dict[str, Any], where: str) -> ExerciseCon
     for key in _EXERCISE_KEYS:
         if key in table:
             kwargs[key] = _number(table[key], where, f"{name}.{key}")
+            if key.endswith("_s") and kwargs[key] < 0:  # a duration: min_rep_s, rest_window_s, max_gap_s
+                raise ConfigError(f"{where}: [{name}.{key}] must not be negative")
     faults = {code: _build_fault(code, t, where, f"{name}.faults.{code}")
               for code, t in table.get("faults", {}).items()}
     cfg = ExerciseConfig(name=name, faults=MappingProxyType(faults), **kwargs)
@@ -217,8 +222,9 @@ def build_config(table: dict[str, Any], where: str = "defaults") -> Config:
         raise ConfigError(f"{where}: [view] needs frontal_max_deg < side_min_deg <= 90")
     if sections["filters"].min_visibility > 1:
         raise ConfigError(f"{where}: [filters.min_visibility] must lie in 0..1")
-    if not sections["filters"].butterworth_cutoff_hz > 0:  # scipy's `butter` would fail mid-analysis
-        raise ConfigError(f"{where}: [filters.butterworth_cutoff_hz] must be above 0")
+    for key in _CUTOFFS:
+        if not getattr(sections["filters"], key) > 0:
+            raise ConfigError(f"{where}: [filters.{key}] must be above 0")
     return Config(exercises=MappingProxyType(exercises), source=where, **sections)
 
 

@@ -79,6 +79,10 @@ def test_a_fault_can_be_switched_off(tmp_path):
     ("[view]\nfrontal_max_deg = 70.0\n", ["frontal_max_deg < side_min_deg"]),
     ("[baseline]\nmin_frames = 2.5\n", ["whole number"]),
     ("[judge]\nmin_hold_s = -1\n", ["must not be negative"]),
+    ("[split-squat]\nmin_rep_s = -0.4\n", ["split-squat.min_rep_s", "must not be negative"]),
+    ("[single-leg-rdl]\nrest_window_s = -20.0\n", ["single-leg-rdl.rest_window_s", "must not be negative"]),
+    ("[filters]\none_euro_min_cutoff_hz = 0\n", ["one_euro_min_cutoff_hz", "above 0"]),
+    ("[filters]\none_euro_d_cutoff_hz = 0.0\n", ["one_euro_d_cutoff_hz", "above 0"]),
 ])
 def test_bad_files_raise_a_clear_config_error(tmp_path, text, words):
     p = write(tmp_path, text)

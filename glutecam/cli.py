@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from glutecam import __version__
-
-EXERCISES = ("side-lying-abduction", "single-leg-rdl", "split-squat")
+from glutecam.results import EXERCISES
 
 # Exit statuses: 0 done; 1 finished with problems (some clips failed, data incomplete);
 # 2 user error (bad arguments, unreadable input, no model); 130 interrupted (results so far kept).

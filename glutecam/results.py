@@ -13,6 +13,10 @@ Side = Literal["left", "right"]
 Severity = Literal["minor", "major"]
 Verdict = Literal["good", "fault", "unmeasured"]
 
+#: The exercises, by the names the command line takes; each has an analyser in `glutecam.analysers.ANALYSERS`
+#: (tests/test_cli.py checks both agree). Listed here so that the CLI starts without importing the analysers.
+EXERCISES = ("side-lying-abduction", "single-leg-rdl", "split-squat")
+
 #: Stable fault codes; never rename one (reports and histories refer to them).
 FAULT_CODES = (
     "pelvic_drop",

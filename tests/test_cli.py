@@ -91,3 +91,16 @@ def test_a_missing_model_is_explained(tmp_path, samples_dir, monkeypatch):
                            "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2
     assert "glutecam models download full" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_command_offers_exactly_the_exercises_that_have_an_analyser():
+    import click
+
+    from glutecam.analysers import ANALYSERS
+    from glutecam.cli import cli
+
+    def choices(command: click.Command) -> list[str]:
+        (option,) = [p for p in command.params if p.name == "exercise"]
+        return sorted(option.type.choices)
+
+    assert choices(cli.commands["analyse"]) == choices(cli.commands["live"]) == sorted(ANALYSERS)

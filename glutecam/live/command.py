@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-EXERCISES = ("side-lying-abduction", "single-leg-rdl", "split-squat")
+from glutecam.results import EXERCISES
 
 
 @click.command("live")

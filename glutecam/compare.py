@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from glutecam.files import write_text_atomic
-from glutecam.report.run import KEY_MEASURES, MEASURES, RANGE_MEASURE, Run, RunError, load_run, rep_measure
+from glutecam.report.run import (KEY_MEASURES, MEASURES, RANGE_MEASURE, Run, RunError, finite_float, load_run,
+                                 rep_measure)
 
 #: Changes smaller than this are within what 2-D video can tell apart (smallest detectable change of 2-D
 #: pelvic measures, 3-4 deg: Schurr et al. 2017; Dingenen et al. 2014; see defaults.toml).
@@ -71,16 +72,13 @@ def _mean(vals: list[float | None]) -> float | None:
     return statistics.fmean(v) if v else None
 
 
-def _num(v: Any) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def _abs_mean(reps: list[dict[str, Any]], key: str) -> float | None:
-    return _mean([_num(r.get(key)) for r in reps])
+    return _mean([finite_float(r.get(key)) for r in reps])
+
+
+def _largest(reps: list[dict[str, Any]], key: str) -> float | None:
+    """The largest finite value of a per-rep key (None when no rep has one)."""
+    return max((v for v in (finite_float(r.get(key)) for r in reps) if v is not None), default=None)
 
 
 def _direction(col: str) -> str:
@@ -109,9 +107,8 @@ def compare_runs(run_a: str | Path | Run, run_b: str | Path | Run) -> Comparison
             float(sum(r.get("verdict") == "fault" for r in b.reps)), better="fewer"),
         Row("Mean peak pelvic drop (°)", _abs_mean(a.reps, "peak_pelvic_drop_deg"),
             _abs_mean(b.reps, "peak_pelvic_drop_deg")),
-        Row("Largest peak pelvic drop (°)", max((v for v in (_num(r.get("peak_pelvic_drop_deg")) for r in a.reps)
-                                                  if v is not None), default=None),
-            max((v for v in (_num(r.get("peak_pelvic_drop_deg")) for r in b.reps) if v is not None), default=None)),
+        Row("Largest peak pelvic drop (°)", _largest(a.reps, "peak_pelvic_drop_deg"),
+            _largest(b.reps, "peak_pelvic_drop_deg")),
         Row("Mean peak pelvic rotation (°)", _abs_mean(a.reps, "peak_pelvic_rotation_deg"),
             _abs_mean(b.reps, "peak_pelvic_rotation_deg")),
     ]
@@ -122,11 +119,12 @@ def compare_runs(run_a: str | Path | Run, run_b: str | Path | Run) -> Comparison
     for i in range(max(len(a.reps), len(b.reps))):
         ra = a.reps[i] if i < len(a.reps) else {}
         rb = b.reps[i] if i < len(b.reps) else {}
-        rows = [Row(label, _num(ra.get(key)), _num(rb.get(key)), lib) for label, key, lib in per_rep]
+        rows = [Row(label, finite_float(ra.get(key)), finite_float(rb.get(key)), lib) for label, key, lib in per_rep]
         rows += [Row(f"{MEASURES[k][0]}, peak (°)", rep_measure(ra, k) if ra else None,
                      rep_measure(rb, k) if rb else None, better=_direction(k)) for k in keys]
         rep_rows.append({"index": i + 1, "verdict_a": ra.get("verdict", "–"), "verdict_b": rb.get("verdict", "–"),
-                         "start_a": _num(ra.get("start_s")), "start_b": _num(rb.get("start_s")), "rows": rows})
+                         "start_a": finite_float(ra.get("start_s")), "start_b": finite_float(rb.get("start_s")),
+                         "rows": rows})
     labels = [label for label, _, _ in per_rep] + [f"{MEASURES[k][0]}, peak (°)" for k in keys]
     return Comparison(a=a, b=b, set_rows=set_rows, rep_rows=rep_rows, measures=labels)
 

@@ -28,7 +28,6 @@ transaction, so several batch workers (processes) can record at once; a reader n
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import statistics
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from glutecam.files import replacing
+from glutecam.report.run import finite_float
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -170,16 +170,6 @@ def _iso(value: datetime | str | float | None) -> str:
     return str(value)
 
 
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def _as_dict(set_result: Any) -> dict[str, Any]:
     if isinstance(set_result, dict):
         return set_result
@@ -225,10 +215,10 @@ def record_session(set_result: Any, *, mode: str = "live", performed_at: datetim
                 "INSERT INTO reps (session_id, idx, side, start_s, end_s, verdict, peak_pelvic_drop_deg, "
                 "mean_pelvic_drop_deg, peak_pelvic_rotation_deg, measures_json, faults_json) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(sid, int(r.get("index", i + 1)), r.get("side") or s.get("side"), _num(r.get("start_s")),
-                  _num(r.get("end_s")), r.get("verdict"), _num(r.get("peak_pelvic_drop_deg")),
-                  _num(r.get("mean_pelvic_drop_deg")), _num(r.get("peak_pelvic_rotation_deg")),
-                  json.dumps({k: _num(v) for k, v in (r.get("measures") or {}).items()}),
+                [(sid, int(r.get("index", i + 1)), r.get("side") or s.get("side"), finite_float(r.get("start_s")),
+                  finite_float(r.get("end_s")), r.get("verdict"), finite_float(r.get("peak_pelvic_drop_deg")),
+                  finite_float(r.get("mean_pelvic_drop_deg")), finite_float(r.get("peak_pelvic_rotation_deg")),
+                  json.dumps({k: finite_float(v) for k, v in (r.get("measures") or {}).items()}),
                   json.dumps([{k: f.get(k) for k in ("code", "severity", "value", "threshold", "at_s")}
                               for f in (r.get("faults") or [])]))
                  for i, r in enumerate(reps)])

@@ -59,7 +59,7 @@ def fault_measure(code: str, exercise: str | None) -> str | None:
 def rep_measure(rep: dict[str, Any], col: str) -> float | None:
     """A rep's value of a per-frame measure: `measures["peak_<col>"]` (the analysers' key), else `measures[col]`."""
     m = rep.get("measures") or {}
-    return _f(m.get(f"peak_{col}", m.get(col)))
+    return finite_float(m.get(f"peak_{col}", m.get(col)))
 
 
 def measure_label(key: str) -> str:
@@ -76,14 +76,19 @@ def measure_label(key: str) -> str:
 
 def fault_badness(f: dict[str, Any]) -> float:
     """How far past its threshold a fault went, as a ratio (> 1), major faults first."""
-    value, thr = _f(f.get("value")), _f(f.get("threshold"))
+    value, thr = finite_float(f.get("value")), finite_float(f.get("threshold"))
     ratio = 1.0
     if value is not None and thr:
         ratio = (abs(thr) / max(abs(value), 1e-6)) if f.get("code") in LOWER_IS_WORSE else abs(value) / abs(thr)
     return ratio + (10.0 if f.get("severity") == "major" else 0.0)
 
 
-def _f(v: Any) -> float | None:
+def finite_float(v: Any) -> float | None:
+    """`v` as a finite float; None for None, NaN, infinities and anything that is not a number.
+
+    >>> finite_float("2.5"), finite_float(float("nan")), finite_float(None), finite_float("n/a")
+    (2.5, None, None, None)
+    """
     if v is None:
         return None
     try:
@@ -186,7 +191,7 @@ class Run:
         faults = rep.get("faults") or []
         if faults:
             f = max(faults, key=fault_badness)
-            if _f(f.get("at_s")) is not None:
+            if finite_float(f.get("at_s")) is not None:
                 return float(f["at_s"])
         t, drop = self.frames.get("time_s"), self.frames.get("pelvic_drop_deg")
         if t is not None and drop is not None:
@@ -194,7 +199,7 @@ class Run:
             if inside.any():
                 idx = np.flatnonzero(inside)
                 return float(t[idx[np.argmax(np.abs(drop[idx]))]])
-        return float(rep.get("peak_s") if _f(rep.get("peak_s")) is not None else rep["start_s"])
+        return float(rep.get("peak_s") if finite_float(rep.get("peak_s")) is not None else rep["start_s"])
 
 
 def _read_frames(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:

@@ -72,7 +72,9 @@ def _mean(vals: list[float | None]) -> float | None:
     return statistics.fmean(v) if v else None
 
 
-def _abs_mean(reps: list[dict[str, Any]], key: str) -> float | None:
+def _rep_mean(reps: list[dict[str, Any]], key: str) -> float | None:
+    """The mean of a per-rep key over the reps that have it, signed (a hike offsets a drop), like the report's
+    left-versus-right table and the history's mean peak drop."""
     return _mean([finite_float(r.get(key)) for r in reps])
 
 
@@ -105,12 +107,12 @@ def compare_runs(run_a: str | Path | Run, run_b: str | Path | Run) -> Comparison
         Row("Reps", float(len(a.reps)), float(len(b.reps)), better=None),
         Row("Reps with a fault", float(sum(r.get("verdict") == "fault" for r in a.reps)),
             float(sum(r.get("verdict") == "fault" for r in b.reps)), better="fewer"),
-        Row("Mean peak pelvic drop (°)", _abs_mean(a.reps, "peak_pelvic_drop_deg"),
-            _abs_mean(b.reps, "peak_pelvic_drop_deg")),
+        Row("Mean peak pelvic drop (°)", _rep_mean(a.reps, "peak_pelvic_drop_deg"),
+            _rep_mean(b.reps, "peak_pelvic_drop_deg")),
         Row("Largest peak pelvic drop (°)", _largest(a.reps, "peak_pelvic_drop_deg"),
             _largest(b.reps, "peak_pelvic_drop_deg")),
-        Row("Mean peak pelvic rotation (°)", _abs_mean(a.reps, "peak_pelvic_rotation_deg"),
-            _abs_mean(b.reps, "peak_pelvic_rotation_deg")),
+        Row("Mean peak pelvic rotation (°)", _rep_mean(a.reps, "peak_pelvic_rotation_deg"),
+            _rep_mean(b.reps, "peak_pelvic_rotation_deg")),
     ]
     for k in keys:
         set_rows.append(Row(f"{MEASURES[k][0]}, rep peak, mean (°)", _mean([rep_measure(r, k) for r in a.reps]),

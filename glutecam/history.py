@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from glutecam.files import replacing
-from glutecam.report.run import finite_float
+from glutecam.report.run import finite_float, set_verdict
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -193,10 +193,7 @@ def record_session(set_result: Any, *, mode: str = "live", performed_at: datetim
 
     s = _as_dict(set_result)
     reps = list(s.get("reps") or [])
-    verdict = (s.get("summary") or {}).get("verdict")
-    if verdict is None and reps:
-        n_fault = sum(1 for r in reps if r.get("verdict") == "fault")
-        verdict = "fault" if n_fault * 2 >= len(reps) else "good"
+    verdict = set_verdict(s)
     con = connect(db)
     try:
         con.execute("BEGIN IMMEDIATE")

@@ -98,6 +98,23 @@ def finite_float(v: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def set_verdict(set_dict: dict[str, Any]) -> str | None:
+    """A set's verdict (a `reps.json` dict): the one its summary recorded; for a set written before summaries
+    had one, `fault` when at least half its reps had a fault, else `good`; None for such a set without reps.
+
+    >>> set_verdict({"summary": {"verdict": "unmeasured"}}), set_verdict({"reps": [{"verdict": "fault"}, {}]})
+    ('unmeasured', 'fault')
+    """
+    v = (set_dict.get("summary") or {}).get("verdict")
+    if v:
+        return str(v)
+    reps = set_dict.get("reps") or []
+    if not reps:
+        return None
+    n_fault = sum(1 for r in reps if r.get("verdict") == "fault")
+    return "fault" if n_fault * 2 >= len(reps) else "good"
+
+
 class RunError(ValueError):
     """A folder that is not a glutecam output folder (no summary.json) or whose files cannot be read."""
 
@@ -151,14 +168,7 @@ class Run:
         """The set's verdict (good/fault/unmeasured), `no reps` with an exercise but no rep, `no exercise`."""
         if self.set is None:
             return "no exercise"
-        v = (self.set.get("summary") or {}).get("verdict")
-        if v:
-            return str(v)
-        reps = self.reps
-        if not reps:
-            return "no reps"
-        n_fault = sum(1 for r in reps if r.get("verdict") == "fault")
-        return "fault" if n_fault * 2 >= len(reps) else "good"
+        return set_verdict(self.set) or "no reps"
 
     @property
     def duration_s(self) -> float:

@@ -31,7 +31,7 @@ from glutecam.metrics.pelvis import (
     pelvis_rotation_deg_1,
 )
 from glutecam.metrics.pelvis_estimate import estimate_pelvis_gated
-from glutecam.track import PoseTrack
+from glutecam.track import FramePose, PoseTrack
 from glutecam.view import (
     NO_VIEW,
     VIEWS,
@@ -346,4 +346,32 @@ def test_live_update_equals_the_array_path_frame_by_frame(exercise, side):
     for i, (got, expected) in enumerate(states):
         close([got.metrics[k] for k in expected.metrics], list(expected.metrics.values()), f"frame {i}")
         assert list(got.metrics) == list(expected.metrics)
+        assert dataclasses.replace(got, metrics={}) == dataclasses.replace(expected, metrics={}), f"frame {i}"
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the array path warns on overflow; the floats do not
+@pytest.mark.parametrize("exercise", list(CLIPS))
+def test_live_update_equals_the_array_path_on_garbage(exercise):
+    """Huge, infinite, coincident and missing landmarks and repeated timestamps: same states, no exception."""
+    rng = np.random.default_rng(len(exercise))
+    base_px, base_m = rng.normal(size=(33, 3)) * 100 + 300, rng.normal(size=(33, 3)) * 0.5
+    analyser = get_analyser(exercise)
+    fast, slow = analyser.live(fps=30.0), ArrayLive(analyser, fps=30.0)
+    t = 0.0
+    for i in range(150):
+        t += float(rng.choice([1 / 30, 1 / 30, 0.0, 0.5]))
+        px, m = base_px + rng.normal(size=(33, 3)) * 5, base_m + rng.normal(size=(33, 3)) * 0.02
+        kind = i % 8
+        if kind == 1:
+            px[:], m[:] = 1e300, -1e300
+        elif kind == 2:
+            px[int(rng.integers(33))] = np.inf
+        elif kind == 3:
+            px[:], m[:] = 5.0, 0.0  # every landmark on one point
+        elif kind == 4:
+            px[Landmark.LEFT_HIP], m[Landmark.LEFT_HIP] = px[Landmark.RIGHT_HIP], m[Landmark.RIGHT_HIP]
+        vis = rng.random(33)
+        pose = FramePose(frame_index=i, time_s=t, image_px=px, visibility=vis, presence=vis, world_m=m, n_people=1)
+        got, expected = fast.update(pose), slow.update(pose)
+        close([got.metrics[k] for k in expected.metrics], list(expected.metrics.values()), f"frame {i}")
         assert dataclasses.replace(got, metrics={}) == dataclasses.replace(expected, metrics={}), f"frame {i}"

@@ -144,11 +144,15 @@ class PoseEstimator:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         census_every_s: float = 1.0,
+        census_in_background: bool = False,
     ) -> None:
         self.model: FoundModel = resolve_model(model)
         self.max_people = max(1, int(max_people))
         self.census_every_s = census_every_s if self.max_people == 1 else 0.0
+        self.census_in_background = census_in_background
         self._census = None
+        self._census_pool = None  # one worker thread when the census runs in the background
+        self._census_job = None
         self._census_at_s = -np.inf
         self._census_counts: list[int] = []  # the last CENSUS_MEMORY counts, newest last
         self._conf = (min_detection_confidence, min_tracking_confidence)
@@ -187,6 +191,9 @@ class PoseEstimator:
         self.close()
 
     def close(self) -> None:
+        if self._census_pool is not None:
+            self._census_pool.shutdown(wait=True)  # a census in flight finishes before its model closes
+            self._census_pool, self._census_job = None, None
         for name in ("_landmarker", "_census"):
             landmarker = getattr(self, name)
             if landmarker is not None:
@@ -218,12 +225,36 @@ class PoseEstimator:
         else:
             result = self._landmarker.detect_for_video(image, ts)
         self._calls += 1
-        if self._census is not None and frame.time_s - self._census_at_s >= self.census_every_s:
-            # single-image detection misses people now and then: remember the last few censuses
-            self._census_counts = (self._census_counts + [len(self._census.detect(image).pose_landmarks)])
-            self._census_counts = self._census_counts[-CENSUS_MEMORY:]
-            self._census_at_s = frame.time_s
+        if self._census is not None:
+            self._take_census(frame.time_s, image, rgb)
         return self._to_frame_pose(result, frame, w, h)
+
+    def _take_census(self, time_s: float, image, rgb: np.ndarray) -> None:
+        """Count the people in view every `census_every_s`: here and now (files: the same counts on every
+        run), or on a worker thread (live: MediaPipe releases the GIL while it runs, so the census uses the
+        other core and never delays a frame; its count arrives a frame or two later)."""
+        import mediapipe as mp
+
+        job = self._census_job
+        if job is not None and job.done():
+            self._remember_census(job.result())
+            self._census_job = job = None
+        if time_s - self._census_at_s < self.census_every_s or job is not None:
+            return
+        self._census_at_s = time_s
+        if not self.census_in_background:
+            self._remember_census(len(self._census.detect(image).pose_landmarks))
+            return
+        if self._census_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._census_pool = ThreadPoolExecutor(1, thread_name_prefix="glutecam-census")
+        own = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb.copy())  # the caller may reuse `rgb`
+        self._census_job = self._census_pool.submit(lambda: len(self._census.detect(own).pose_landmarks))
+
+    def _remember_census(self, count: int) -> None:
+        # single-image detection misses people now and then: remember the last few censuses
+        self._census_counts = (self._census_counts + [count])[-CENSUS_MEMORY:]
 
     def _to_frame_pose(self, result, frame: Frame, w: int, h: int) -> FramePose:
         if self._selector is None:

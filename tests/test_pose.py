@@ -88,14 +88,16 @@ def test_selector_starts_with_the_largest_central_person_then_keeps_following_th
     assert sel.choose([]) is None
 
 
-def test_default_tracking_follows_one_person_and_still_counts_bystanders(samples_dir, model_ready):
-    """--max-people 1 (the default) tracks one person; the census reports the others. The clip lasts
-    1.7 s, so the census runs every 0.25 s here to get a few looks at it (the default is once a second)."""
+@pytest.mark.parametrize("background", [False, True])
+def test_default_tracking_follows_one_person_and_still_counts_bystanders(samples_dir, model_ready, background):
+    """--max-people 1 (the default) tracks one person; the census reports the others, here or (live) on a
+    worker thread. The clip lasts 1.7 s, so the census runs every 0.25 s here to get a few looks at it (the
+    default is once a second)."""
     from glutecam.pose import PoseEstimator
     from glutecam.track import PoseTrack
 
     src = VideoFileSource(samples_dir / "pose2sim_multi_cam01.mp4")
-    with PoseEstimator(max_people=1, census_every_s=0.25) as est:
+    with PoseEstimator(max_people=1, census_every_s=0.25, census_in_background=background) as est:
         poses = [est.process(f) for f in src]
     track = PoseTrack.from_frames(poses, (src.info.width, src.info.height), src.info.fps)
     assert track.detected.mean() > 0.95
@@ -115,6 +117,23 @@ def test_census_runs_once_a_second_not_every_frame(samples_dir, model_ready):
         for frame in VideoFileSource(samples_dir / "pose2sim_multi_cam01.mp4"):  # 100 frames at 60 fps
             est.process(frame)
     assert len(calls) == 2  # at 0 s and 1 s
+
+
+def test_a_background_census_runs_off_the_calling_thread_and_never_piles_up(samples_dir, model_ready):
+    import threading
+
+    from glutecam.pose import PoseEstimator
+
+    threads = []
+    with PoseEstimator(max_people=1, census_every_s=1e-6, census_in_background=True) as est:
+        real = est._census.detect
+        est._census.detect = lambda image: threads.append(threading.current_thread().name) or real(image)
+        frames = list(VideoFileSource(samples_dir / "pose2sim_multi_cam01.mp4"))
+        for frame in frames:
+            est.process(frame)
+    # asked for on every frame, but one at a time: a census still running is not queued behind
+    assert 2 <= len(threads) < len(frames)
+    assert set(threads) == {threads[0]} and threads[0].startswith("glutecam-census")
 
 
 def test_the_tracking_landmarker_is_closed_when_the_census_one_cannot_be_created(model_ready, monkeypatch):

@@ -33,7 +33,7 @@ def run_replay_benchmark(clip: str | Path, max_frames: int | None = None, max_pe
     fps = info.fps or 30.0
     max_time_s = (max_frames - 1) / fps if max_frames else None
     with tempfile.TemporaryDirectory(prefix="glutecam-live-bench-") as out, \
-            PoseEstimator(model, max_people=max_people) as estimator:
+            PoseEstimator(model, max_people=max_people, census_in_background=True) as estimator:
         options = LiveOptions(exercise=exercise, setup=False, max_time_s=max_time_s, source_label=str(clip),
                               track_every_s=0)
         session = LiveSession(source, estimator, get_analyser(exercise), MemoryDisplay(keep=0), Path(out), options,

@@ -96,8 +96,8 @@ def run_live_command(exercise: str, camera: int = 0, side: str | None = None, re
         click.echo(note, err=True)
     options = LiveOptions(exercise=exercise, side=side, setup=not no_setup, debug=debug, source_label=label,
                           model_name=found_model.name)
-    with stop_on_signals() as stop, PoseEstimator(found_model.path, max_people=max_people,
-                                                             census_in_background=True) as estimator:
+    with stop_on_signals() as stop, \
+            PoseEstimator(found_model.path, max_people=max_people, census_in_background=True) as estimator:
         session = LiveSession(source, estimator, analyser, display, out_dir, options, (info.width, info.height),
                               info.fps, sound=player, stop=lambda: bool(stop))
         click.echo(f"glutecam live: {exercise} from {label}; writing to {out_dir}"

@@ -11,14 +11,18 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from glutecam.files import write_text_atomic
+
+if TYPE_CHECKING:
+    from glutecam.report.run import Run
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".3gp"})
 
@@ -92,14 +96,14 @@ def analyse_one(clip: str, out_dir: str, options: dict[str, Any], db: str | None
         res.status, res.reason = "incomplete", f"the video is damaged: {result.stopped_early}"
     else:
         res.status = "done"
+    from glutecam.report.run import verdict_label
+
+    set_dict = result.analysis.set.to_dict() if result.analysis is not None else None  # what reps.json holds
+    res.verdict = verdict_label(set_dict)
     if result.analysis is not None:
         s = result.analysis.set
         res.side, res.n_reps = s.side, len(s.reps)
         res.n_fault_reps = sum(1 for r in s.reps if r.verdict == "fault")
-    from glutecam.report import load_run
-
-    res.verdict = load_run(out_dir).verdict
-    if result.analysis is not None:
         from glutecam.history import HistoryError, record_run
 
         try:
@@ -240,38 +244,42 @@ def _forward_sigterm(pool: ProcessPoolExecutor | None, exc: BaseException) -> No
             pass
 
 
-def add_side_comparisons(results: list[ClipResult]) -> int:
-    """Rewrite the reports of clips whose exercise was also done on the other side in this batch, with a
-    left-versus-right table. Returns how many reports were rewritten."""
-    from glutecam.report import load_run, write_report
+def load_runs(results: list[ClipResult]) -> list[Run]:
+    """The output folders of the clips analysed with an exercise (those with a reps.json), read once for the
+    side comparisons and the index."""
+    from glutecam.report import load_run
 
-    runs = {}
-    for r in results:
-        if r.status in ("done", "incomplete") and (Path(r.out_dir) / "reps.json").is_file():
-            runs[r.out_dir] = load_run(r.out_dir)
+    return [load_run(r.out_dir) for r in results
+            if r.status in ("done", "incomplete") and (Path(r.out_dir) / "reps.json").is_file()]
+
+
+def add_side_comparisons(runs: Sequence[Run]) -> int:
+    """Rewrite the reports of runs whose exercise was also done on the other side in this batch, with a
+    left-versus-right table. Returns how many reports were rewritten."""
+    from glutecam.report import write_report
+
     n = 0
-    for path, run in runs.items():
-        others = [o for p, o in runs.items() if p != path and o.exercise == run.exercise and o.side
-                  and o.side != run.side]
+    for run in runs:
+        others = [o for o in runs if o is not run and o.exercise == run.exercise and o.side and o.side != run.side]
         if others:
-            write_report(path, others=others)
+            write_report(run.path, others=others)
             n += 1
     return n
 
 
-def write_index(out_root: Path, folder: Path, results: list[ClipResult], interrupted: bool = False) -> Path:
-    """`OUT/index.html`: every clip with its status, verdict and a link to its report."""
-    from glutecam.report import load_run
+def write_index(out_root: Path, folder: Path, results: list[ClipResult], interrupted: bool = False,
+                runs: Sequence[Run] = ()) -> Path:
+    """`OUT/index.html`: every clip with its status, verdict and a link to its report; `runs` (see
+    `load_runs`) give the left-versus-right tables."""
     from glutecam.report.report import environment, href, side_comparison
 
     rows = []
-    runs_by_exercise: dict[str, list] = {}
     for r in results:
         report = Path(r.out_dir) / "report.html"
         rows.append({**asdict(r), "name": r.name, "report": href(report, out_root) if report.is_file() else None})
-        if r.status in ("done", "incomplete") and (Path(r.out_dir) / "reps.json").is_file():
-            run = load_run(r.out_dir)
-            runs_by_exercise.setdefault(run.exercise or "", []).append(run)
+    runs_by_exercise: dict[str, list[Run]] = {}
+    for run in runs:
+        runs_by_exercise.setdefault(run.exercise or "", []).append(run)
     sides = []
     for exercise, runs in sorted(runs_by_exercise.items()):
         lefts = [r for r in runs if r.side == "left"]
@@ -317,8 +325,9 @@ def batch_command(folder: Path, out_root: Path | None, options: dict[str, Any], 
             click.echo(f"  {r.status:<7} {r.name}: {r.reason}", err=True)
 
     results, interrupted = run_batch(clips, dirs, options, jobs, str(db) if db else None, on_result=say)
-    add_side_comparisons(results)
-    index = write_index(out_root, folder, results, interrupted)
+    runs = load_runs(results)
+    add_side_comparisons(runs)
+    index = write_index(out_root, folder, results, interrupted, runs)
     bad = [r for r in results if not r.ok]
     click.echo(f"{len(results) - len(bad)} of {len(results)} clips done"
                + (f"; not done: {', '.join(r.name for r in bad)}" if bad else "") + f". Index: {index}")

@@ -78,6 +78,31 @@ def test_index_escapes_names_and_reasons(tmp_path):
     assert "<img" not in html and "<b>" not in html
 
 
+def test_each_run_is_read_once_for_the_side_tables_and_the_index(tmp_path, monkeypatch):
+    import glutecam.batch as batch
+    import glutecam.report as report
+    from tests.runs import make_run
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("left.mp4", "right.mp4"):
+        (folder / name).write_bytes(b"x")
+
+    def analysed(clips, dirs, options, jobs, db, on_result=None):
+        for clip, d in zip(clips, dirs):
+            make_run(d, name=clip.name, side=clip.stem, video=False)
+        return [ClipResult(str(c), str(d), "done", exercise="split-squat") for c, d in zip(clips, dirs)], False
+
+    reads = []
+    load_run = report.load_run
+    monkeypatch.setattr(report, "load_run", lambda path: reads.append(Path(path).name) or load_run(path))
+    monkeypatch.setattr(batch, "run_batch", analysed)
+    assert batch.batch_command(folder, tmp_path / "out", {"exercise": "split-squat"}, 1, None) == 0
+    assert sorted(reads) == ["left", "right"]
+    assert "Left versus right (split-squat)" in (tmp_path / "out" / "index.html").read_text()
+    assert 'id="sides"' in (tmp_path / "out" / "left" / "report.html").read_text()
+
+
 @pytest.fixture(scope="module")
 def batch_folder(tmp_path_factory):
     """Two short real clips (one rep of the demo split squat, and the same mirrored: the other side), and a

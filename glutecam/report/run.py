@@ -115,6 +115,13 @@ def set_verdict(set_dict: dict[str, Any]) -> str | None:
     return "fault" if n_fault * 2 >= len(reps) else "good"
 
 
+def verdict_label(set_dict: dict[str, Any] | None) -> str:
+    """The verdict pages show: `set_verdict`, else `no reps`; `no exercise` without a set (no reps.json)."""
+    if set_dict is None:
+        return "no exercise"
+    return set_verdict(set_dict) or "no reps"
+
+
 class RunError(ValueError):
     """A folder that is not a glutecam output folder (no summary.json) or whose files cannot be read."""
 
@@ -166,9 +173,7 @@ class Run:
     @property
     def verdict(self) -> str:
         """The set's verdict (good/fault/unmeasured), `no reps` with an exercise but no rep, `no exercise`."""
-        if self.set is None:
-            return "no exercise"
-        return set_verdict(self.set) or "no reps"
+        return verdict_label(self.set)
 
     @property
     def duration_s(self) -> float:

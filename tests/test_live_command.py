@@ -71,3 +71,40 @@ def test_without_a_screen_it_says_to_use_no_window(tmp_path, model_ready):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     proc = live("--exercise", "split-squat", "--out", tmp_path / "x", env=env)
     assert proc.returncode == 2 and "--no-window" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_model_mediapipe_cannot_load_is_one_clear_line_and_closes_display_and_source(tmp_path, monkeypatch,
+                                                                                       capsys):
+    import zipfile
+
+    import numpy as np
+
+    import glutecam.live.display
+    import glutecam.sources
+    from glutecam.live.command import run_live_command
+    from tests.conftest import write_clip
+
+    bad = tmp_path / "pose_landmarker_bad.task"
+    with zipfile.ZipFile(bad, "w") as z:  # passes the bundle check: both members, intact
+        z.writestr("pose_detector.tflite", b"not a model" * 10)
+        z.writestr("pose_landmarks_detector.tflite", b"not a model" * 10)
+    clip = write_clip(tmp_path / "clip.mp4", [np.zeros((64, 64, 3), np.uint8)] * 3)
+    closed = []
+
+    class Display(glutecam.live.display.MemoryDisplay):
+        def close(self):
+            closed.append("display")
+            super().close()
+
+    class Source(glutecam.sources.ReplaySource):
+        def close(self):
+            closed.append("source")
+            super().close()
+
+    monkeypatch.setattr(glutecam.live.display, "MemoryDisplay", Display)
+    monkeypatch.setattr(glutecam.sources, "ReplaySource", Source)
+    status = run_live_command("split-squat", replay=clip, model=str(bad), no_window=True, out_dir=tmp_path / "out")
+    assert status == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"glutecam: error: {bad}: MediaPipe could not load this model (")
+    assert sorted(closed) == ["display", "source"]

@@ -6,10 +6,14 @@ import contextlib
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from glutecam.results import EXERCISES
+
+if TYPE_CHECKING:
+    from glutecam.pose import PoseEstimator
 
 
 @click.command("live")
@@ -64,7 +68,6 @@ def run_live_command(exercise: str, camera: int = 0, side: str | None = None, re
     from glutecam.live.session import LiveOptions, LiveSession, NewestFrames
     from glutecam.live.sound import make_sound
     from glutecam.models import resolve_model
-    from glutecam.pose import PoseEstimator
     from glutecam.sources import ReplaySource, WebcamSource
 
     def error(message: str) -> int:
@@ -86,9 +89,11 @@ def run_live_command(exercise: str, camera: int = 0, side: str | None = None, re
             with quiet_opencv():  # probing absent cameras makes OpenCV print pages of warnings
                 source = NewestFrames(WebcamSource(camera))
             label = f"camera:{camera}"
+        estimator = load_pose_model(found_model.path, max_people=max_people, census_in_background=True)
     except (DisplayError, OutputError, *_user_errors()) as exc:
-        if display is not None:
-            display.close()
+        for part in (source, display):
+            if part is not None:
+                part.close()
         return error(str(exc))
     info = source.info if replay is not None else source.source.info
     player, note = make_sound(sound)
@@ -96,8 +101,7 @@ def run_live_command(exercise: str, camera: int = 0, side: str | None = None, re
         click.echo(note, err=True)
     options = LiveOptions(exercise=exercise, side=side, setup=not no_setup, debug=debug, source_label=label,
                           model_name=found_model.name)
-    with stop_on_signals() as stop, \
-            PoseEstimator(found_model.path, max_people=max_people, census_in_background=True) as estimator:
+    with stop_on_signals() as stop, contextlib.closing(estimator):
         session = LiveSession(source, estimator, analyser, display, out_dir, options, (info.width, info.height),
                               info.fps, sound=player, stop=lambda: bool(stop))
         click.echo(f"glutecam live: {exercise} from {label}; writing to {out_dir}"
@@ -111,6 +115,20 @@ def run_live_command(exercise: str, camera: int = 0, side: str | None = None, re
     if result.stop_reason.startswith("the source stopped"):
         return EXIT_PROBLEMS
     return 0
+
+
+def load_pose_model(path: Path, **options: Any) -> PoseEstimator:
+    """A `PoseEstimator` with its model loaded (entered: close it). A bundle that passed the file check but
+    that MediaPipe cannot load raises `ModelError`, one line for the user like the other model errors."""
+    from glutecam.models import ModelError
+    from glutecam.pose import PoseEstimator
+
+    estimator = PoseEstimator(path, **options)
+    try:
+        return estimator.__enter__()
+    except (RuntimeError, ValueError) as exc:  # what MediaPipe raises on a model it cannot use
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ModelError(f"{path}: MediaPipe could not load this model ({reason})") from None
 
 
 @contextlib.contextmanager

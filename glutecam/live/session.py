@@ -94,6 +94,12 @@ class NewestFrames:
         self._stop = threading.Event()
         self._end = object()
 
+    def close(self) -> None:
+        """Close the wrapped source, for a session that never started (iterating closes it at the end)."""
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
+
     def _put_newest(self, item: object) -> None:
         """Replace the frame waiting in the slot, if any (this thread is the only producer: never blocks)."""
         try:

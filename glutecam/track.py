@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,14 +241,35 @@ def landmark_columns() -> list[str]:
     return [f"{lm.name.lower()}_{f}" for lm in Landmark for f in LANDMARK_CSV_FIELDS]
 
 
+def landmark_block(image_px: np.ndarray, visibility: np.ndarray) -> np.ndarray:
+    """(..., 33*4) landmark values in `landmark_columns()` order, from (..., 33, 3) positions and (..., 33)
+    visibilities: one frame's or a whole track's."""
+    block = np.concatenate([image_px, visibility[..., None]], axis=-1)
+    return block.reshape(*image_px.shape[:-2], N_LANDMARKS * len(LANDMARK_CSV_FIELDS))  # also for 0 frames
+
+
 def landmark_rows(track: PoseTrack) -> np.ndarray:
     """(T, 33*4) array matching `landmark_columns()`."""
-    block = np.concatenate([track.image_px, track.visibility[..., None]], axis=2)
-    return block.reshape(len(track), N_LANDMARKS * len(LANDMARK_CSV_FIELDS))  # also for a track of 0 frames
+    return landmark_block(track.image_px, track.visibility)
+
+
+def csv_cell(v: Any, float_fmt: str = "{:.3f}") -> Any:
+    """One CSV cell: floats formatted (NaN, infinities and None as an empty cell), booleans as 0/1.
+
+    >>> [csv_cell(v) for v in (1.23456, float("nan"), np.True_, None, np.int64(3), "x")]
+    ['1.235', '', 1, '', 3, 'x']
+    """
+    if isinstance(v, (float, np.floating)):
+        return float_fmt.format(float(v)) if math.isfinite(v) else ""
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if v is None:
+        return ""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def write_csv(path: str | Path, columns: dict[str, np.ndarray | list], float_fmt: str = "{:.3f}") -> Path:
-    """Write equal-length columns to CSV (NaN as an empty cell), via a temporary name."""
+    """Write equal-length columns to CSV (cells as `csv_cell`), via a temporary name."""
     path = Path(path)
     names = list(columns)
     n = len(next(iter(columns.values()))) if columns else 0
@@ -256,25 +278,17 @@ def write_csv(path: str | Path, columns: dict[str, np.ndarray | list], float_fmt
         w.writerow(names)
         cols = [columns[k] for k in names]
         for i in range(n):
-            row = []
-            for col in cols:
-                v = col[i]
-                if isinstance(v, (float, np.floating)):
-                    row.append("" if not np.isfinite(v) else float_fmt.format(float(v)))
-                elif isinstance(v, (bool, np.bool_)):
-                    row.append(int(v))
-                else:
-                    row.append(v.item() if isinstance(v, np.generic) else v)
-            w.writerow(row)
+            w.writerow([csv_cell(col[i], float_fmt) for col in cols])
     return path
 
 
 class TrackBuilder:
     """Collects `FramePose`s one at a time into preallocated chunks, then builds a `PoseTrack`.
 
-    Memory per frame is the track's own arrays, nothing else: coordinates are stored as float32 (MediaPipe
-    computes in float32, so this keeps every digit it produced) in chunks of `chunk` frames, so a long clip
-    never holds one Python object per frame. `build` returns float64 arrays, like `PoseTrack.from_frames`.
+    Memory per frame is the track's own arrays, nothing else: coordinates are stored as `dtype` (float32 by
+    default: MediaPipe computes in float32) in chunks of `chunk` frames, so a long clip never holds one
+    Python object per frame. `build` returns float64 arrays, like `PoseTrack.from_frames`; with float64
+    storage, exactly its arrays. One thread may `build` while another goes on appending.
 
     >>> b = TrackBuilder(chunk=2)
     >>> for i in range(5):
@@ -284,18 +298,19 @@ class TrackBuilder:
     (5, [0, 1, 2, 3, 4], False)
     """
 
-    _FIELDS = {  # name: (shape of one frame, stored dtype)
+    _FIELDS = {  # name: (shape of one frame, stored dtype; None: the builder's `dtype`)
         "time_s": ((), np.float64),
         "frame_index": ((), np.int64),
-        "image_px": ((N_LANDMARKS, 3), np.float32),
-        "visibility": ((N_LANDMARKS,), np.float32),
-        "presence": ((N_LANDMARKS,), np.float32),
-        "world_m": ((N_LANDMARKS, 3), np.float32),
+        "image_px": ((N_LANDMARKS, 3), None),
+        "visibility": ((N_LANDMARKS,), None),
+        "presence": ((N_LANDMARKS,), None),
+        "world_m": ((N_LANDMARKS, 3), None),
         "n_people": ((), np.int16),
     }
 
-    def __init__(self, chunk: int = 1024) -> None:
+    def __init__(self, chunk: int = 1024, dtype: type = np.float32) -> None:
         self.chunk = max(1, int(chunk))
+        self._layout = {name: (shape, stored or dtype) for name, (shape, stored) in self._FIELDS.items()}
         self._chunks: list[dict[str, np.ndarray]] = []
         self._n = 0
 
@@ -306,7 +321,7 @@ class TrackBuilder:
         k = self._n % self.chunk
         if k == 0:
             self._chunks.append({name: np.empty((self.chunk, *shape), dtype)
-                                 for name, (shape, dtype) in self._FIELDS.items()})
+                                 for name, (shape, dtype) in self._layout.items()})
         c = self._chunks[-1]
         c["time_s"][k] = pose.time_s
         c["frame_index"][k] = pose.frame_index
@@ -315,17 +330,19 @@ class TrackBuilder:
         c["presence"][k] = pose.presence
         c["world_m"][k] = pose.world_m
         c["n_people"][k] = pose.n_people
-        self._n += 1
+        self._n += 1  # last: a `build` on another thread sees this frame only once it is complete
 
     def build(self, frame_size_wh: tuple[int, int], fps: float, **meta: Any) -> PoseTrack:
-        """The track so far (the builder can go on collecting afterwards)."""
+        """The track so far (the builder can go on collecting afterwards, even meanwhile on another thread)."""
+        n = self._n  # the frames complete now; chunks filled later are not read
+        chunks = self._chunks[: -(-n // self.chunk)]
         arrays = {}
-        for name, (shape, dtype) in self._FIELDS.items():
+        for name, (shape, dtype) in self._layout.items():
             out_dtype = np.int64 if np.issubdtype(dtype, np.integer) else np.float64
-            out = np.empty((self._n, *shape), out_dtype)
-            for i, c in enumerate(self._chunks):
+            out = np.empty((n, *shape), out_dtype)
+            for i, c in enumerate(chunks):
                 a = i * self.chunk
-                b = min(self._n, a + self.chunk)
+                b = min(n, a + self.chunk)
                 out[a:b] = c[name][: b - a]
             arrays[name] = out
         return PoseTrack(**arrays, frame_size_wh=frame_size_wh, fps=fps, **meta)

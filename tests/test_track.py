@@ -113,3 +113,33 @@ def test_track_builder_matches_from_frames(n, chunk):
     for name in ("image_px", "visibility", "presence", "world_m"):  # float32 storage: MediaPipe's own precision
         np.testing.assert_allclose(getattr(built, name), getattr(ref, name), rtol=1e-6, equal_nan=True)
     np.testing.assert_array_equal(built.detected, ref.detected)
+
+
+def test_track_builder_with_float64_storage_gives_exactly_from_frames():
+    from glutecam.track import TrackBuilder
+
+    rng = np.random.default_rng(1)
+    frames = [FramePose(i, i / 30, rng.random((33, 3)) * 1000, rng.random(33), rng.random(33), rng.random((33, 3)),
+                        n_people=1) for i in range(5)]
+    builder = TrackBuilder(chunk=2, dtype=np.float64)
+    for f in frames:
+        builder.append(f)
+    assert builder.build((640, 480), 30.0) == PoseTrack.from_frames(frames, (640, 480), 30.0)
+
+
+def test_track_builder_builds_while_another_thread_appends():
+    import threading
+
+    from glutecam.track import TrackBuilder
+
+    builder = TrackBuilder(chunk=3)
+    n = 30_000
+    appender = threading.Thread(target=lambda: [builder.append(FramePose.missing(i, i / 30)) for i in range(n)])
+    appender.start()
+    builds = []
+    while appender.is_alive() or not builds:
+        track = builder.build((640, 480), 30.0)  # frames complete so far, every array the same length
+        assert track.frame_index.tolist() == list(range(len(track)))
+        builds.append(len(track))
+    appender.join()
+    assert len(builder.build((640, 480), 30.0)) == n

@@ -507,7 +507,7 @@ class LiveSession:
         from glutecam.results import SetResult
 
         set_result = None
-        self.writer.poses.extend(self._pending)  # frames seen before the analysis started are kept too
+        self.writer.add_poses(self._pending)  # frames seen before the analysis started are kept too
         self._pending = []
         side = (getattr(self.live, "side", None) if self.live is not None else None) or self.options.side
         if self.live is not None:
@@ -542,7 +542,7 @@ class LiveSession:
             "interrupted": interrupted,
             "complete": stop_reason in ("end of the video", "quit key", "window closed", "time limit"),
             "frames_seen": self.frames_seen,
-            "frames_analysed": len(self.writer.poses),
+            "frames_analysed": self.writer.frames_tracked,
             "frames_dropped": dropped,
             "analysis_fps": round(self.effective_fps, 2),
             "latency_ms": {"median": _percentile(lat, 50), "p95": _percentile(lat, 95),

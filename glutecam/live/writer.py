@@ -17,7 +17,6 @@ In the output folder:
 from __future__ import annotations
 
 import csv
-import math
 import os
 import threading
 import time
@@ -29,22 +28,12 @@ from typing import Any
 import numpy as np
 
 from glutecam.files import dumps, write_json_atomic
-from glutecam.track import FramePose, PoseTrack, landmark_columns
+from glutecam.track import FramePose, TrackBuilder, csv_cell, landmark_block, landmark_columns
 
 #: frames.csv columns before the measures (the analyser's metric columns follow, then LIVE_COLUMNS).
 BASE_COLUMNS = ("frame", "time_s", "detected", "n_people", "stage")
 #: Live-only columns: the analyser's view, rep and phase, the cue on screen and the loop's timings.
 LIVE_COLUMNS = ("view", "rep", "phase", "cue", "latency_ms", "pose_ms", "analyse_ms", "feedback_ms", "draw_ms")
-
-
-def _cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, (bool, np.bool_)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return "" if not math.isfinite(float(v)) else f"{float(v):.3f}"
-    return v
 
 
 class SessionWriter:
@@ -65,7 +54,7 @@ class SessionWriter:
         self.source = source
         self.model = model
         self.track_every_s = track_every_s
-        self.poses: list[FramePose] = []
+        self._track = TrackBuilder(dtype=np.float64)  # float64: the poses exactly as the live analysis saw them
         self.frames_written = 0
         self.reps_written = 0
         self._lock = threading.Lock()  # one track save at a time
@@ -90,20 +79,29 @@ class SessionWriter:
 
     def frame(self, pose: FramePose, values: dict[str, Any]) -> None:
         """Append one row: the pose's landmarks plus `values` (BASE/metric/LIVE columns; missing = empty)."""
-        row = [_cell(values.get(c)) for c in self.value_columns]
-        block = np.concatenate([pose.image_px, pose.visibility[:, None]], axis=1).ravel()
-        row += ["" if not math.isfinite(v) else f"{v:.3f}" for v in block.tolist()]
+        row = [csv_cell(values.get(c)) for c in self.value_columns]
+        row += [csv_cell(v) for v in landmark_block(pose.image_px, pose.visibility).tolist()]
         self._csv.writerow(row)
         self._frames.flush()
         self.frames_written += 1
 
     def add_pose(self, pose: FramePose) -> None:
         """A frame that went into the analysis: part of the session's track."""
-        self.poses.append(pose)
+        self._track.append(pose)
         # a long set's track takes longer to compress: save at most 5 % of the time, to spare the CPU
         every = max(self.track_every_s, 20 * self.last_save_s) if self.track_every_s else 0
         if every and time.monotonic() - self._last_save >= every:
             self.save_track_in_background()
+
+    def add_poses(self, poses: Sequence[FramePose]) -> None:
+        """Frames kept in the track without a save (those seen before the analysis started)."""
+        for pose in poses:
+            self._track.append(pose)
+
+    @property
+    def frames_tracked(self) -> int:
+        """Frames in the session's track so far."""
+        return len(self._track)
 
     def rep(self, rep: Any, extra: dict[str, Any] | None = None) -> None:
         d = asdict(rep) if not isinstance(rep, dict) else dict(rep)
@@ -123,23 +121,22 @@ class SessionWriter:
         self._events.flush()
 
     # -- the track ----------------------------------------------------------------------------------
-    def _save(self, poses: list[FramePose]) -> None:
+    def _save(self) -> None:
         with self._lock:
             t0 = time.monotonic()
             try:
-                PoseTrack.from_frames(poses, self.frame_size_wh, self.fps, source=self.source, model=self.model,
-                                      info={"live": True}).save(self.out_dir / "track.npz")
+                self._track.build(self.frame_size_wh, self.fps, source=self.source, model=self.model,
+                                  info={"live": True}).save(self.out_dir / "track.npz")
             except Exception as exc:  # a full disk must not stop the coaching; reported at the end
                 self.save_errors.append(f"track.npz: {type(exc).__name__}: {exc}")
             self.last_save_s = time.monotonic() - t0
 
     def save_track_in_background(self) -> None:
-        """Snapshot the track and save it on a worker thread (skipped while the previous save runs)."""
+        """Save the track so far on a worker thread (skipped while the previous save runs)."""
         self._last_save = time.monotonic()
         if self._saver is not None and self._saver.is_alive():
             return
-        self._saver = threading.Thread(target=self._save, args=(list(self.poses),), name="glutecam-track-save",
-                                       daemon=True)
+        self._saver = threading.Thread(target=self._save, name="glutecam-track-save", daemon=True)
         self._saver.start()
 
     # -- the end ------------------------------------------------------------------------------------
@@ -150,7 +147,7 @@ class SessionWriter:
             self._saver.join()
         outputs = {"frames": self.out_dir / "frames.csv", "reps_log": self.out_dir / "reps.jsonl",
                    "events": self.out_dir / "events.jsonl"}
-        self._save(list(self.poses))
+        self._save()
         if (self.out_dir / "track.npz").exists():
             outputs["track"] = self.out_dir / "track.npz"
         if set_result is not None:

@@ -24,6 +24,7 @@ from glutecam.pose import PoseEstimator
 from glutecam.files import write_json_atomic
 from glutecam.interrupts import StopRequest, stop_on_signals
 from glutecam.decode_worker import ProcessDecodedSource
+from glutecam.thumbnails import ThumbnailFile, thumbnail_jpeg
 from glutecam.sources import VideoFileSource
 from glutecam.track import PoseTrack, TrackBuilder, landmark_columns, landmark_rows, write_csv
 
@@ -390,10 +391,32 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
         get_analyser(opts.exercise, config=config)  # raises the ValueError naming the valid exercises
     source = VideoFileSource(path, stride=opts.stride)  # inputs are checked before the output folder is made
     out_dir = prepare_out_dir(Path(out_dir))
+    thumbs = ThumbnailFile(_temporary_file("glutecam-thumbs-"))  # the report's stills, when there is no clip
+    try:
+        return _run_job(Path(path), out_dir, opts, config, source, thumbs, progress, stop)
+    finally:
+        thumbs.remove()
+
+
+def _temporary_file(prefix: str) -> Path:
+    import os
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=prefix)
+    os.close(fd)
+    return Path(name)
+
+
+def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: VideoFileSource,
+             thumbs: ThumbnailFile, progress: Progress | None, stop: StopRequest) -> AnalyseResult:
+    """`analyse_video` once its inputs are checked and its output folder exists."""
+    from glutecam.report.report import NearestPicker, still_moments
+    from glutecam.report.run import load_run
+
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # the decoding process starts up while the model loads
-    with ProcessDecodedSource(source, rgb=True).start() as frames, \
+    with ProcessDecodedSource(source, rgb=True, thumbnails=thumbs).start() as frames, \
             PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
         timings["model_load_s"] = time.perf_counter() - t0  # importing MediaPipe, then loading the model
         # The analysers and the report take seconds to import (scipy.signal, jinja2); the pose model uses one
@@ -427,13 +450,11 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
     if opts.video and len(track) and not interrupted and not stop:
         t1 = time.perf_counter()
         from glutecam.report.clip import Replay
-        from glutecam.report.report import NearestPicker, still_jpeg, still_moments
-        from glutecam.report.run import load_run
 
-        replay = Replay.for_worst_rep(Path(path), analysis, opts.stride)  # slow motion of the worst rep
+        replay = Replay.for_worst_rep(path, analysis, opts.stride)  # slow motion of the worst rep
         # the report's stills are picked from the frames as drawn: no decoding of the clip afterwards
-        stills = NearestPicker(still_moments(load_run(out_dir)) if analysis is not None else [], still_jpeg)
-        video = write_annotated(Path(path), track, frame_overlays(track, analysis),
+        stills = NearestPicker(still_moments(load_run(out_dir)) if analysis is not None else [], thumbnail_jpeg)
+        video = write_annotated(path, track, frame_overlays(track, analysis),
                                 out_dir / "annotated.mp4", opts.stride, progress, stop, replay=replay,
                                 stills=stills)
         timings["pass2_s"] = time.perf_counter() - t1
@@ -454,7 +475,10 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
     from glutecam.report import write_report
 
     t1 = time.perf_counter()
-    taken = stills.finish() if stills is not None and "annotated" in result.outputs else True  # else decoded
+    if stills is not None and "annotated" in result.outputs:  # picked from the clip as it was drawn
+        taken = stills.finish()
+    else:  # picked from the decoding process's thumbnails
+        taken = thumbs.nearest(still_moments(load_run(out_dir))) if analysis is not None else False
     result.outputs["report"] = write_report(out_dir, stills=taken)  # last: it reads what was written above
     summary["outputs"]["report"] = result.outputs["report"].name
     write_json_atomic(out_dir / "summary.json", summary)

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from glutecam.sources import Frame, SourceError, VideoFileSource
+from glutecam.thumbnails import ThumbnailFile, thumbnail_jpeg
 
 
 def _map_ring(path: str, slots: int, w: int, h: int) -> np.ndarray:
@@ -48,6 +49,7 @@ def _child(args: dict) -> None:
     out.write('{"ready": true}\n')
     out.flush()
     free = list(range(slots))
+    thumbs = open(args["thumbs"], "ab") if args.get("thumbs") else None
     try:
         source = VideoFileSource(args["path"], stride=args["stride"])
         for frame in source.frames(size_wh=(w, h), rgb=args["rgb"]):
@@ -60,6 +62,10 @@ def _child(args: dict) -> None:
             ring[slot] = frame.image
             out.write(json.dumps({"slot": slot, "index": frame.index, "time_s": frame.time_s}) + "\n")
             out.flush()
+            if thumbs is not None:  # after the frame is on its way: the model need not wait for this
+                jpeg = thumbnail_jpeg(frame.image, rgb=args["rgb"])
+                out.write(json.dumps({"thumb": [frame.time_s, thumbs.tell(), len(jpeg)]}) + "\n")
+                thumbs.write(jpeg)
         out.write(json.dumps({"end": source.error}) + "\n")
     except (BrokenPipeError, OSError):
         return  # the parent went away
@@ -70,6 +76,8 @@ def _child(args: dict) -> None:
             out.flush()
         except OSError:
             pass
+        if thumbs is not None:
+            thumbs.close()
 
 
 class ProcessDecodedSource:
@@ -79,17 +87,19 @@ class ProcessDecodedSource:
     and stride are used), optionally scaled to `size_wh` (w, h, px) and/or in RGB order (`rgb`, and
     `Frame.rgb` says so). After iterating, `error` (and the wrapped source's `error`) says why the stream
     ended early, if it did. Each `Frame.image` is a view of a shared buffer that is reused once the next
-    frame is requested: copy it to keep it longer.
+    frame is requested: copy it to keep it longer. With `thumbnails`, the child also keeps a small JPEG of
+    every frame it hands over in that file (`glutecam.thumbnails`).
     """
 
     def __init__(self, source: VideoFileSource, size_wh: tuple[int, int] | None = None, rgb: bool = False,
-                 slots: int = 4) -> None:
+                 slots: int = 4, thumbnails: ThumbnailFile | None = None) -> None:
         self.source = source
         self.info = source.info
         self.error: str | None = None
         self.size_wh = tuple(size_wh) if size_wh else (self.info.width, self.info.height)
         self.rgb = rgb
         self.slots = max(2, int(slots))
+        self.thumbnails = thumbnails
         self._proc: subprocess.Popen | None = None
         self._ring_path: str | None = None
 
@@ -103,7 +113,8 @@ class ProcessDecodedSource:
             fh.truncate(self.slots * w * h * 3)
             self._ring_path = fh.name
         args = {"path": str(self.source.path), "stride": self.source.stride, "size_wh": [w, h], "rgb": self.rgb,
-                "ring": self._ring_path, "slots": self.slots}
+                "ring": self._ring_path, "slots": self.slots,
+                "thumbs": str(self.thumbnails.path) if self.thumbnails is not None else None}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "glutecam.decode_worker", json.dumps(args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
@@ -133,6 +144,9 @@ class ProcessDecodedSource:
                     return
                 if "fail" in msg:
                     raise RuntimeError(f"decoding {self.source.path} failed: {msg['fail']}")
+                if "thumb" in msg:
+                    self.thumbnails.add(*msg["thumb"])
+                    continue
                 held = msg["slot"]
                 yield Frame(image=ring[held], index=msg["index"], time_s=msg["time_s"],
                             captured_at=time.monotonic(), rgb=self.rgb)

@@ -103,3 +103,20 @@ def test_the_child_is_a_plain_module_run_not_a_copy_of_the_callers_script(tmp_pa
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "12" and "leaked" not in out.stderr
+
+
+def test_thumbnails_of_every_frame_are_the_stills_a_decode_of_the_clip_gives(tmp_path):
+    from glutecam.report.report import grab_stills
+    from glutecam.thumbnails import ThumbnailFile
+
+    frames = scene_frames(30, 1600, 900)  # wide enough to be halved before the final resize
+    video = encode(tmp_path / "wide.mp4", frames, fps=30)
+    thumbs = ThumbnailFile(tmp_path / "thumbs.jpgs")
+    n = sum(1 for _ in ProcessDecodedSource(VideoFileSource(video), rgb=True, thumbnails=thumbs))
+    assert n == 30 and len(thumbs.times_s) == 30
+    moments = [0.0, 0.35, 0.52, 2.0]  # 0.35 s lies halfway between frames 10 and 11: the earlier one; 2 s: the last
+    got = thumbs.nearest(moments)
+    want = grab_stills(video, moments)  # decoded here, in BGR: the same frames, the same pixels
+    assert got == want and all(j is not None for j in got)
+    thumbs.remove()
+    assert not thumbs.path.exists()

@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import math
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +23,7 @@ import numpy as np
 from glutecam.files import write_text_atomic
 from glutecam.report.run import (KEY_MEASURES, LOWER_IS_WORSE, MEASURES, NEGATIVE_CODES, RANGE_MEASURE, Run,
                                  fault_badness, fault_measure, load_run, measure_label, rep_measure)
+from glutecam.thumbnails import STILL_WIDTH, thumbnail_jpeg
 
 # Timeline geometry, in SVG user units (the SVG scales to the page width).
 WIDTH, LEFT, RIGHT, PANEL_H, GAP, TOP = 1000, 64, 12, 110, 30, 36
@@ -262,25 +263,14 @@ def _nearest_frames(video: Path, times_s: list[float], convert: Callable[[np.nda
         return picker.finish()
 
 
-def still_jpeg(img: np.ndarray, width: int = 360) -> bytes | None:
-    """A report still: `img` (BGR) at most `width` px wide, JPEG quality 80."""
-    import cv2
-
-    h, w = img.shape[:2]
-    if w > width:
-        img = cv2.resize(img, (width, int(round(h * width / w))), interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    return buf.tobytes() if ok else None
-
-
-def grab_stills(video: Path, times_s: list[float], width: int = 360) -> list[bytes | None]:
+def grab_stills(video: Path, times_s: list[float], width: int = STILL_WIDTH) -> list[bytes | None]:
     """JPEG bytes of the frame nearest each time (None when the clip cannot be read there)."""
     from glutecam.sources import SourceError
 
     if not times_s:
         return []
     try:
-        return _nearest_frames(video, times_s, convert=lambda img: still_jpeg(img, width))
+        return _nearest_frames(video, times_s, convert=lambda img: thumbnail_jpeg(img, width=width))
     except SourceError:
         return [None] * len(times_s)
 

@@ -1,0 +1,79 @@
+"""Small JPEGs of every analysed frame, made by the decoding process during the pose pass.
+
+The report shows a still of each rep, at a moment only the analysis knows, after the pose pass. Without an
+annotated clip to pick them from, that meant decoding the source a second time (a tenth of the pose pass for
+a 1080p clip). The decoding process has time to spare on its core, so it keeps a thumbnail of every frame
+it hands over in a temporary file (about 10-40 kB a frame, on disk, not in memory), and the report's stills
+are read back from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: The width of a report still, px.
+STILL_WIDTH = 360
+
+
+def thumbnail_jpeg(image: np.ndarray, rgb: bool = False, width: int = STILL_WIDTH) -> bytes:
+    """`image` (BGR, or RGB when `rgb`) at most `width` px wide, JPEG quality 80.
+
+    Averaged by area throughout (no aliasing); halved first while at least four times too wide, which takes
+    OpenCV's fast path for whole factors: a direct area resize of a 1080p frame costs 7 ms, this about 2."""
+    import cv2
+
+    while image.shape[1] >= 4 * width:
+        h, w = image.shape[:2]
+        image = cv2.resize(image[: h // 2 * 2, : w // 2 * 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    h, w = image.shape[:2]
+    if w > width:
+        image = cv2.resize(image, (width, max(1, int(round(h * width / w)))), interpolation=cv2.INTER_AREA)
+    if rgb:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not ok:  # pragma: no cover - OpenCV cannot fail on a uint8 image
+        raise RuntimeError("could not compress a thumbnail")
+    return buf.tobytes()
+
+
+class ThumbnailFile:
+    """The thumbnails of one pass: JPEG bytes appended to `path` by the decoding process; here, where each
+    frame's lies (`add`) and the one nearest a moment (`nearest`)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.times_s: list[float] = []
+        self._spans: list[tuple[int, int]] = []
+
+    def add(self, time_s: float, offset: int, length: int) -> None:
+        """The thumbnail of the frame at `time_s` (s, increasing) is bytes `offset`..`offset+length`."""
+        self.times_s.append(float(time_s))
+        self._spans.append((int(offset), int(length)))
+
+    def nearest(self, times_s: list[float]) -> list[bytes | None]:
+        """The thumbnail of the frame nearest each time (the earlier one on a tie: `NearestPicker`'s rule, so
+        the same frames as stills picked from a decode of the clip)."""
+        from glutecam.report.report import NearestPicker
+
+        picker = NearestPicker(times_s)
+        for i, t in enumerate(self.times_s):
+            picker.offer(t, i)
+            if picker.done:
+                break
+        picks = picker.finish()
+        out: list[bytes | None] = []
+        with open(self.path, "rb") as fh:
+            for i in picks:
+                if i is None:
+                    out.append(None)
+                    continue
+                offset, length = self._spans[i]
+                fh.seek(offset)
+                data = fh.read(length)
+                out.append(data if len(data) == length else None)  # a child killed before it wrote it all
+        return out
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)

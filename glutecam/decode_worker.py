@@ -3,10 +3,8 @@
 MediaPipe's inference holds Python's GIL, so a decoding *thread* in the same process waits for it and the
 two take turns instead of running side by side (measured: a busy Python thread slows inference 2.5x).
 A child process has its own interpreter: it decodes (and converts, and scales) on the other core while the
-parent runs the model. Frames travel through a ring of slots in a memory-mapped file (in /dev/shm where
-there is one: memory, not disk); only slot numbers and timestamps go through the child's stdin and stdout,
-one line each, so the parent copies nothing. The file is deleted as soon as the child has mapped it, and the
-parent's mapping lives as long as any frame still refers to it.
+parent runs the model. Frames travel through a `frame_ring`; only slot numbers and timestamps go through
+the child's stdin and stdout, one line each, so the parent copies nothing.
 
 The child is a plain `python -m glutecam.decode_worker` (not `multiprocessing`, which would re-import the
 caller's main script). It ignores Ctrl+C (the parent decides when to stop) and exits when its stdin closes,
@@ -16,28 +14,16 @@ so it never outlives the parent. Opening errors are found by the parent (`VideoF
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import numpy as np
-
+from glutecam.frame_ring import create_ring_file, map_ring, remove
 from glutecam.sources import Frame, SourceError, VideoFileSource
 from glutecam.thumbnails import ThumbnailFile, thumbnail_jpeg
-
-
-def _map_ring(path: str, slots: int, w: int, h: int) -> np.ndarray:
-    """(slots, h, w, 3) uint8 over the file. numpy keeps the mmap object as its base, so the mapping stays
-    until the last view of it is gone; it is never closed by hand (that would leave the views dangling)."""
-    with open(path, "r+b") as fh:
-        mm = mmap.mmap(fh.fileno(), slots * h * w * 3)
-    return np.frombuffer(mm, np.uint8).reshape(slots, h, w, 3)
 
 
 def _child(args: dict) -> None:
@@ -45,7 +31,7 @@ def _child(args: dict) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = sys.stdout
     slots, (w, h) = args["slots"], args["size_wh"]
-    ring = _map_ring(args["ring"], slots, w, h)
+    ring = map_ring(args["ring"], slots, w, h)
     out.write('{"ready": true}\n')
     out.flush()
     free = list(range(slots))
@@ -108,10 +94,7 @@ class ProcessDecodedSource:
         if self._proc is not None:
             return self
         w, h = self.size_wh
-        shm_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        with tempfile.NamedTemporaryFile(prefix="glutecam-frames-", dir=shm_dir, delete=False) as fh:
-            fh.truncate(self.slots * w * h * 3)
-            self._ring_path = fh.name
+        self._ring_path = create_ring_file(self.slots, w, h)
         args = {"path": str(self.source.path), "stride": self.source.stride, "size_wh": [w, h], "rgb": self.rgb,
                 "ring": self._ring_path, "slots": self.slots,
                 "thumbs": str(self.thumbnails.path) if self.thumbnails is not None else None}
@@ -124,7 +107,7 @@ class ProcessDecodedSource:
     def __iter__(self) -> Iterator[Frame]:
         w, h = self.size_wh
         proc = self.start()._proc
-        ring = _map_ring(self._ring_path, self.slots, w, h)
+        ring = map_ring(self._ring_path, self.slots, w, h)
         held: int | None = None
         try:
             while True:
@@ -169,9 +152,8 @@ class ProcessDecodedSource:
             pass
 
     def _remove_ring_file(self) -> None:
-        if self._ring_path is not None:
-            Path(self._ring_path).unlink(missing_ok=True)
-            self._ring_path = None
+        remove(self._ring_path)
+        self._ring_path = None
 
     def close(self) -> None:
         """Stop the child and delete the ring's file (also when iteration ended early). The memory goes with

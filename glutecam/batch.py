@@ -9,7 +9,6 @@ reports of clips of the same exercise done on both sides get a left-versus-right
 from __future__ import annotations
 
 import multiprocessing
-import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait

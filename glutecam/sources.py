@@ -349,6 +349,7 @@ class ReplaySource:
         self._stop = True
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
+        self._source.close()  # also when iteration never began
 
     def __enter__(self) -> "ReplaySource":
         return self

@@ -288,17 +288,17 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
     `replay` (a `glutecam.report.clip.Replay`) appends a slow-motion replay of one rep at the end.
     The clip's long side is at most `max_side` pixels (None: the source's size); `preset` is libx264's.
     `stills` (a `glutecam.report.report.NearestPicker`) is offered every drawn frame, for the report."""
-    from glutecam.encode_worker import ProcessEncodedWriter
-    from glutecam.video_out import capped_size_wh
+    from glutecam.video_out import BackgroundWriter, H264Writer, capped_size_wh
 
     by_index = {int(fi): i for i, fi in enumerate(track.frame_index)}
     src = VideoFileSource(source_path, stride=stride)
     fps = track.fps or src.info.fps or 30.0
     size_wh = capped_size_wh((src.info.width, src.info.height), max_side)
     annotator = ScaledAnnotator(Annotator(), (src.info.width, src.info.height), size_wh)
-    # Decoding and scaling in one child process, drawing here, libx264 in another: three cores' worth of
-    # work on two, none of it waiting for the GIL.
-    writer = ProcessEncodedWriter(out_path, fps, size_wh, preset=preset)
+    # Decoding and scaling in a child process, drawing here, libx264 on a thread (bounded queue): an encoding
+    # process was tried and was slower (16 vs 12 ms a frame), its copies and x264's threads costing more
+    # than the GIL it avoids.
+    writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset), maxsize=4)
     kept = _ReplayFrames(replay, fps) if replay is not None else None
     complete = False
     try:

@@ -1,7 +1,8 @@
 """Decode a video file in a child process and hand its frames over through shared memory.
 
-MediaPipe's inference holds Python's GIL, so a decoding *thread* in the same process waits for it and the
-two take turns instead of running side by side (measured: a busy Python thread slows inference 2.5x).
+MediaPipe's Python API gives up and retakes Python's GIL around each of its several calls into its C library
+a frame; beside a decoding *thread* busy in Python each retake waits, and the two take turns instead of
+running side by side (measured: a busy Python thread slows inference 2.5x).
 A child process has its own interpreter: it decodes (and converts, and scales) on the other core while the
 parent runs the model. Frames travel through a `frame_ring`; only slot numbers and timestamps go through
 the child's stdin and stdout, one line each, so the parent copies nothing.
@@ -50,8 +51,15 @@ def _child(args: dict) -> None:
             out.flush()
             if thumbs is not None:  # after the frame is on its way: the model need not wait for this
                 jpeg = thumbnail_jpeg(frame.image, rgb=args["rgb"])
-                out.write(json.dumps({"thumb": [frame.time_s, thumbs.tell(), len(jpeg)]}) + "\n")
-                thumbs.write(jpeg)
+                try:
+                    offset = thumbs.tell()
+                    thumbs.write(jpeg)
+                    thumbs.flush()
+                except OSError:  # a full temporary folder costs the report its stills, not the analysis
+                    thumbs.close()
+                    thumbs = None
+                    continue
+                out.write(json.dumps({"thumb": [frame.time_s, offset, len(jpeg)]}) + "\n")
         out.write(json.dumps({"end": source.error}) + "\n")
     except (BrokenPipeError, OSError):
         return  # the parent went away

@@ -1,4 +1,4 @@
-"""A ring of frame buffers shared between processes: a memory-mapped file, in /dev/shm where there is one.
+"""A ring of frame buffers shared between processes: a memory-mapped file, in /dev/shm where it has room.
 
 The decoding and encoding processes (`decode_worker`, `encode_worker`) exchange images through it; only slot
 numbers travel through their pipes. Each side maps the file; the file itself is deleted as soon as both have
@@ -16,11 +16,30 @@ import numpy as np
 
 
 def create_ring_file(slots: int, w: int, h: int) -> str:
-    """A new file the size of `slots` (h, w, 3) uint8 frames; returns its path."""
-    shm_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    with tempfile.NamedTemporaryFile(prefix="glutecam-frames-", dir=shm_dir, delete=False) as fh:
-        fh.truncate(slots * w * h * 3)
-        return fh.name
+    """A new file the size of `slots` (h, w, 3) uint8 frames; returns its path. In /dev/shm when it has the
+    room (a container's is often 64 MB), else in the temporary folder: the space is reserved up front, since
+    writing through a mapping into a full tmpfs kills the writer (SIGBUS) instead of raising an error."""
+    size = slots * w * h * 3
+    if os.path.isdir("/dev/shm"):
+        try:
+            return _reserved_file("/dev/shm", size)
+        except OSError:
+            pass
+    return _reserved_file(None, size)  # None: tempfile's folder
+
+
+def _reserved_file(folder: str | None, size: int) -> str:
+    fh = tempfile.NamedTemporaryFile(prefix="glutecam-frames-", dir=folder, delete=False)
+    try:
+        with fh:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fh.fileno(), 0, size)
+            else:  # pragma: no cover - macOS, Windows: no tmpfs in the way either
+                fh.truncate(size)
+    except OSError:
+        Path(fh.name).unlink(missing_ok=True)
+        raise
+    return fh.name
 
 
 def map_ring(path: str, slots: int, w: int, h: int) -> np.ndarray:

@@ -120,3 +120,25 @@ def test_thumbnails_of_every_frame_are_the_stills_a_decode_of_the_clip_gives(tmp
     assert got == want and all(j is not None for j in got)
     thumbs.remove()
     assert not thumbs.path.exists()
+
+
+def test_the_ring_goes_to_the_temporary_folder_when_dev_shm_has_no_room(monkeypatch, tmp_path):
+    import os
+    import tempfile
+
+    from glutecam import frame_ring
+
+    real = os.posix_fallocate
+
+    def full_shm(fd, offset, length):  # /dev/shm of a container: 64 MB, here full
+        if os.readlink(f"/proc/self/fd/{fd}").startswith("/dev/shm/"):
+            raise OSError(28, "No space left on device")
+        return real(fd, offset, length)
+
+    monkeypatch.setattr(os, "posix_fallocate", full_shm)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before = shm_segments()
+    path = frame_ring.create_ring_file(4, 96, 64)
+    assert Path(path).parent == tmp_path and Path(path).stat().st_size == 4 * 96 * 64 * 3
+    assert shm_segments() == before  # the failed attempt left nothing in /dev/shm
+    frame_ring.remove(path)

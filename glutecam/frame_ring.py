@@ -1,8 +1,8 @@
 """A ring of frame buffers shared between processes: a memory-mapped file, in /dev/shm where it has room.
 
-The decoding and encoding processes (`decode_worker`, `encode_worker`) exchange images through it; only slot
-numbers travel through their pipes. Each side maps the file; the file itself is deleted as soon as both have
-(`remove`), so nothing is left behind whatever happens to the processes afterwards.
+The decoding process (`decode_worker`) hands its frames to the parent through it; only slot numbers travel
+through its pipes. Each side maps the file; the file itself is deleted as soon as both have (`remove`), so
+nothing is left behind whatever happens to the processes afterwards.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The offline job: a video in; a pose track, per-frame CSV, summary, per-rep results and an annotated clip out.
 
-Pass 1 decodes (in a child process, `decode_worker`) and runs the pose model, accumulating a `PoseTrack`; Ctrl+C or a
-damaged stream ends the pass early and everything computed so far is still written. The exercise analysis
+Pass 1 decodes (in a child process, `decode_worker`) and runs the pose model, accumulating a `PoseTrack`;
+Ctrl+C or a damaged stream ends the pass early and everything computed so far is still written. The exercise analysis
 runs on the whole track (zero-lag filtering needs it). Pass 2, only when a clip is wanted, decodes again and
 draws what the analysis found at each moment, so the clip and `reps.json` always agree.
 """
@@ -418,7 +418,7 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # the decoding process starts up while the model loads
-    with ProcessDecodedSource(source, rgb=True, thumbnails=thumbs).start() as frames, \
+    with ProcessDecodedSource(source, rgb=True, thumbnails=None if opts.video else thumbs).start() as frames, \
             PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
         timings["model_load_s"] = time.perf_counter() - t0  # importing MediaPipe, then loading the model
         # The analysers and the report take seconds to import (scipy.signal, jinja2); the pose model uses one
@@ -479,8 +479,10 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
     t1 = time.perf_counter()
     if stills is not None and "annotated" in result.outputs:  # picked from the clip as it was drawn
         taken = stills.finish()
-    else:  # picked from the decoding process's thumbnails
-        taken = thumbs.nearest(still_moments(load_run(out_dir))) if analysis is not None else False
+    elif thumbs.times_s and analysis is not None:  # no clip: from the decoding process's thumbnails
+        taken = thumbs.nearest(still_moments(load_run(out_dir)))
+    else:  # a clip cut short: the report decodes what there is
+        taken = True
     result.outputs["report"] = write_report(out_dir, stills=taken)  # last: it reads what was written above
     summary["outputs"]["report"] = result.outputs["report"].name
     write_json_atomic(out_dir / "summary.json", summary)

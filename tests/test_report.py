@@ -209,6 +209,46 @@ def test_analyse_writes_the_report_and_a_slow_motion_replay_of_the_worst_rep(dem
     assert frames[-1] == pytest.approx(replay["end_s"] - 1 / 30, abs=0.05)
 
 
+def _stills(report: Path) -> list:
+    srcs = [img["src"] for img in Tags(report.read_text()).find("img", class_="still")]
+    return [cv2.imdecode(np.frombuffer(base64.b64decode(s.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+            for s in srcs]
+
+
+def test_the_stills_are_the_drawn_frames_of_the_worst_moments_without_decoding_the_clip(demo_run):
+    from glutecam.report.report import grab_stills, still_moments
+    from glutecam.report.run import load_run
+
+    out = demo_run.out_dir
+    got = _stills(out / "report.html")
+    # what decoding the finished clip would give: the same frames, up to the clip's compression
+    want = grab_stills(out / "annotated.mp4", still_moments(load_run(out)))
+    assert len(got) == len(want) == 3
+    for a, b in zip(got, want):
+        b = cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR)
+        assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).mean() < 4
+
+
+def test_without_a_clip_the_stills_come_from_the_decoders_thumbnails(tmp_path, model_ready, monkeypatch):
+    import tempfile
+
+    from glutecam.analyse import AnalyseOptions, analyse_video
+    from glutecam.report.report import grab_stills, still_moments
+    from glutecam.report.run import load_run
+
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    src = Path(__file__).resolve().parents[1] / "samples" / "bss_front_drop8_r23.mp4"
+    with monkeypatch.context() as m:  # the report must not decode the source for them
+        m.setattr("glutecam.report.report._nearest_frames", lambda *a, **k: pytest.fail("decoded the source"))
+        analyse_video(src, tmp_path / "out", AnalyseOptions(exercise="split-squat", video=False))
+    html = (tmp_path / "out" / "report.html").read_text()
+    srcs = [img["src"] for img in Tags(html).find("img", class_="still")]
+    want = grab_stills(src, still_moments(load_run(tmp_path / "out")))  # a decode of the source, here
+    assert [base64.b64decode(s.split(",", 1)[1]) for s in srcs] == want and len(want) == 3
+    assert not list((tmp_path / "tmp").glob("glutecam-thumbs-*"))  # the thumbnails are gone
+
+
 @pytest.mark.browser
 def test_report_of_a_real_run_in_chromium(demo_run, open_page):
     reps = json.loads((demo_run.out_dir / "reps.json").read_text())["reps"]

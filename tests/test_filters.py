@@ -116,3 +116,23 @@ def test_one_euro_works_on_arrays_elementwise():
     assert out.shape == (2, 2) and np.isnan(out[0, 1])
     out = f(1 / 30, np.array([[1.0, 2.0], [3.0, 4.0]]))
     assert out[0, 1] == 2.0 and out[1, 1] == 4.0
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+def test_glitches_found_block_by_block_are_those_found_at_once(chunk):
+    from glutecam.filters import body_extent, reject_glitches
+
+    rng = np.random.default_rng(3)
+    t = np.arange(300)[:, None, None]
+    p = np.concatenate([np.sin(t / 20.0 + np.arange(33)[None, :, None]) * 50 + 200,
+                        np.cos(t / 25.0 + np.arange(33)[None, :, None]) * 80 + 300], axis=-1)
+    p += rng.normal(0, 0.5, p.shape)
+    p[rng.random(p.shape[:2]) < 0.05] = np.nan  # lost landmarks: nanmedian's masked-array path
+    p[40, 5] += 150.0  # glitches, one right at a block edge for chunk 7 (frame 42 = 6 x 7)
+    p[42, 9] -= 120.0
+    p[299, 0] += 200.0
+    whole = reject_glitches(p, body_extent(p), chunk=len(p))
+    blocks = reject_glitches(p, body_extent(p), chunk=chunk)
+    np.testing.assert_array_equal(np.isnan(blocks), np.isnan(whole))
+    np.testing.assert_array_equal(blocks[~np.isnan(blocks)], whole[~np.isnan(whole)])
+    assert np.isnan(whole[40, 5]).all() and np.isnan(whole[42, 9]).all() and np.isnan(whole[299, 0]).all()

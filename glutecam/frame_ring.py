@@ -51,5 +51,10 @@ def map_ring(path: str, slots: int, w: int, h: int) -> np.ndarray:
 
 
 def remove(path: str | None) -> None:
+    """Delete the ring's file (its mappings stay valid). Windows cannot delete a file that is mapped: there
+    it stays in the temporary folder."""
     if path is not None:
-        Path(path).unlink(missing_ok=True)
+        try:
+            Path(path).unlink(missing_ok=True)
+        except PermissionError:  # pragma: no cover - Windows
+            pass

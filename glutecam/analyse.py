@@ -24,7 +24,7 @@ from glutecam.pose import PoseEstimator
 from glutecam.files import write_json_atomic
 from glutecam.interrupts import StopRequest, stop_on_signals
 from glutecam.decode_worker import ProcessDecodedSource
-from glutecam.thumbnails import ThumbnailFile, thumbnail_jpeg
+from glutecam.thumbnails import NearestPicker, ThumbnailFile, thumbnail_jpeg
 from glutecam.sources import VideoFileSource
 from glutecam.track import PoseTrack, TrackBuilder, landmark_columns, landmark_rows, write_csv
 
@@ -287,7 +287,7 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
     written or when `stop` ended it early (the partial clip then stays under its temporary name).
     `replay` (a `glutecam.report.clip.Replay`) appends a slow-motion replay of one rep at the end.
     The clip's long side is at most `max_side` pixels (None: the source's size); `preset` is libx264's.
-    `stills` (a `glutecam.report.report.NearestPicker`) is offered every drawn frame, for the report."""
+    `stills` (a `glutecam.thumbnails.NearestPicker`) is offered every drawn frame, for the report."""
     from glutecam.video_out import BackgroundWriter, H264Writer, capped_size_wh
 
     by_index = {int(fi): i for i, fi in enumerate(track.frame_index)}
@@ -412,7 +412,7 @@ def _temporary_file(prefix: str) -> Path:
 def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: VideoFileSource,
              thumbs: ThumbnailFile, progress: Progress | None, stop: StopRequest) -> AnalyseResult:
     """`analyse_video` once its inputs are checked and its output folder exists."""
-    from glutecam.report.report import NearestPicker, still_moments
+    from glutecam.report.report import still_moments
     from glutecam.report.run import load_run
 
     timings: dict[str, float] = {}

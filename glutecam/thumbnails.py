@@ -1,4 +1,5 @@
-"""Small JPEGs of every analysed frame, made by the decoding process during the pose pass.
+"""Small JPEGs of every analysed frame, made by the decoding process during the pose pass, and the rule that
+picks the frame nearest a moment (`NearestPicker`), for the report's stills.
 
 The report shows a still of each rep, at a moment only the analysis knows, after the pose pass. Without an
 annotated clip to pick them from, that meant decoding the source a second time (a tenth of the pose pass for
@@ -9,7 +10,9 @@ are read back from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +41,44 @@ def thumbnail_jpeg(image: np.ndarray, rgb: bool = False, width: int = STILL_WIDT
     return buf.tobytes()
 
 
+class NearestPicker:
+    """Picks, from frames offered in time order, `convert(item)` of the one nearest each of `times_s` (the
+    earlier one on a tie). Push-based, so a loop that is doing something else with every frame (decoding for
+    the report, drawing the annotated clip) can pick stills on the way; only the previous item is held."""
+
+    def __init__(self, times_s: list[float], convert: Callable[[Any], Any] = lambda im: im) -> None:
+        self.times_s = list(times_s)
+        self.convert = convert
+        self.out: list[Any] = [None] * len(self.times_s)
+        self._order = sorted(range(len(self.times_s)), key=lambda i: self.times_s[i])
+        self._k = 0
+        self._prev: Any = None
+        self._prev_t = 0.0
+        self._have_prev = False
+
+    @property
+    def done(self) -> bool:
+        return self._k == len(self._order)
+
+    def offer(self, t: float, item: Any) -> None:
+        """The next frame, at `t` seconds (times must not decrease)."""
+        while self._k < len(self._order) and t >= self.times_s[self._order[self._k]]:
+            target = self.times_s[self._order[self._k]]
+            nearer_prev = self._have_prev and abs(self._prev_t - target) <= abs(t - target)
+            self.out[self._order[self._k]] = self.convert(self._prev if nearer_prev else item)
+            self._k += 1
+        self._prev, self._prev_t, self._have_prev = item, t, True
+
+    def finish(self) -> list[Any]:
+        """The picks; times after the last frame get the last frame (a clip damaged or cut short)."""
+        if self._have_prev and not self.done:
+            last = self.convert(self._prev)
+            for i in self._order[self._k:]:
+                self.out[i] = last
+            self._k = len(self._order)
+        return self.out
+
+
 class ThumbnailFile:
     """The thumbnails of one pass: JPEG bytes appended to `path` by the decoding process; here, where each
     frame's lies (`add`) and the one nearest a moment (`nearest`)."""
@@ -55,8 +96,6 @@ class ThumbnailFile:
     def nearest(self, times_s: list[float]) -> list[bytes | None]:
         """The thumbnail of the frame nearest each time (the earlier one on a tie: `NearestPicker`'s rule, so
         the same frames as stills picked from a decode of the clip)."""
-        from glutecam.report.report import NearestPicker
-
         picker = NearestPicker(times_s)
         for i, t in enumerate(self.times_s):
             picker.offer(t, i)

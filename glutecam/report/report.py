@@ -23,7 +23,7 @@ import numpy as np
 from glutecam.files import write_text_atomic
 from glutecam.report.run import (KEY_MEASURES, LOWER_IS_WORSE, MEASURES, NEGATIVE_CODES, RANGE_MEASURE, Run,
                                  fault_badness, fault_measure, load_run, measure_label, rep_measure)
-from glutecam.thumbnails import STILL_WIDTH, thumbnail_jpeg
+from glutecam.thumbnails import STILL_WIDTH, NearestPicker, thumbnail_jpeg
 
 # Timeline geometry, in SVG user units (the SVG scales to the page width).
 WIDTH, LEFT, RIGHT, PANEL_H, GAP, TOP = 1000, 64, 12, 110, 30, 36
@@ -189,44 +189,6 @@ def fault_text(f: dict[str, Any]) -> str:
 
 #: True: grab the stills from the clip; False: none; a sequence: the JPEGs already taken, one per rep.
 Stills = bool | Sequence[bytes | None]
-
-
-class NearestPicker:
-    """Picks, from frames offered in time order, `convert(item)` of the one nearest each of `times_s` (the
-    earlier one on a tie). Push-based, so a loop that is doing something else with every frame (decoding for
-    the report, drawing the annotated clip) can pick stills on the way; only the previous item is held."""
-
-    def __init__(self, times_s: list[float], convert: Callable[[Any], Any] = lambda im: im) -> None:
-        self.times_s = list(times_s)
-        self.convert = convert
-        self.out: list[Any] = [None] * len(self.times_s)
-        self._order = sorted(range(len(self.times_s)), key=lambda i: self.times_s[i])
-        self._k = 0
-        self._prev: Any = None
-        self._prev_t = 0.0
-        self._have_prev = False
-
-    @property
-    def done(self) -> bool:
-        return self._k == len(self._order)
-
-    def offer(self, t: float, item: Any) -> None:
-        """The next frame, at `t` seconds (times must not decrease)."""
-        while self._k < len(self._order) and t >= self.times_s[self._order[self._k]]:
-            target = self.times_s[self._order[self._k]]
-            nearer_prev = self._have_prev and abs(self._prev_t - target) <= abs(t - target)
-            self.out[self._order[self._k]] = self.convert(self._prev if nearer_prev else item)
-            self._k += 1
-        self._prev, self._prev_t, self._have_prev = item, t, True
-
-    def finish(self) -> list[Any]:
-        """The picks; times after the last frame get the last frame (a clip damaged or cut short)."""
-        if self._have_prev and not self.done:
-            last = self.convert(self._prev)
-            for i in self._order[self._k:]:
-                self.out[i] = last
-            self._k = len(self._order)
-        return self.out
 
 
 def _nearest_frames(video: Path, times_s: list[float], convert: Callable[[np.ndarray], Any] = lambda im: im) -> list:

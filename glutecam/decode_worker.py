@@ -8,7 +8,7 @@ parent runs the model. Frames travel through a `frame_ring`; only slot numbers a
 the child's stdin and stdout, one line each, so the parent copies nothing.
 
 The child is a plain `python -m glutecam.decode_worker` (not `multiprocessing`, which would re-import the
-caller's main script). It ignores Ctrl+C (the parent decides when to stop) and exits when its stdin closes,
+caller's main script). It ignores Ctrl+C and SIGTERM (the parent decides when to stop) and exits when its stdin closes,
 so it never outlives the parent. Opening errors are found by the parent (`VideoFileSource`) before it starts.
 """
 
@@ -29,7 +29,8 @@ from glutecam.thumbnails import ThumbnailFile, thumbnail_jpeg
 
 def _child(args: dict) -> None:
     """The decoding loop: fill a free slot, print {"slot", "index", "time_s"}; {"end": error} when done."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # sent to the whole group: the parent stops, then so do we
+        signal.signal(sig, signal.SIG_IGN)
     out = sys.stdout
     slots, (w, h) = args["slots"], args["size_wh"]
     ring = map_ring(args["ring"], slots, w, h)
@@ -80,7 +81,7 @@ class ProcessDecodedSource:
     Same frames, indices and times as iterating `source` (a `VideoFileSource`, already opened: its `info`
     and stride are used), optionally scaled to `size_wh` (w, h, px) and/or in RGB order (`rgb`, and
     `Frame.rgb` says so). After iterating, `error` (and the wrapped source's `error`) says why the stream
-    ended early, if it did. Each `Frame.image` is a view of a shared buffer that is reused once the next
+    ended early, if it did (a damaged file, or the child dying after some frames). Each `Frame.image` is a view of a shared buffer that is reused once the next
     frame is requested: copy it to keep it longer. With `thumbnails`, the child also keeps a small JPEG of
     every frame it hands over in that file (`glutecam.thumbnails`).
     """
@@ -117,6 +118,7 @@ class ProcessDecodedSource:
         proc = self.start()._proc
         ring = map_ring(self._ring_path, self.slots, w, h)
         held: int | None = None
+        delivered = 0
         try:
             while True:
                 line = proc.stdout.readline()
@@ -124,8 +126,12 @@ class ProcessDecodedSource:
                     self._give_back(held)
                     held = None
                 if not line:
-                    raise SourceError(f"{self.source.path}: the decoding process ended unexpectedly "
-                                      f"(exit status {proc.wait()})")
+                    died = f"the decoding process ended unexpectedly (exit status {proc.wait()})"
+                    if not delivered:
+                        raise SourceError(f"{self.source.path}: {died}")
+                    # like a stream damaged part-way: the frames already handed over stay valid
+                    self.error = self.source.error = f"{died} after {delivered} frames"
+                    return
                 msg = json.loads(line)
                 if "ready" in msg:  # both sides have it mapped: the name can go
                     self._remove_ring_file()
@@ -139,6 +145,7 @@ class ProcessDecodedSource:
                     self.thumbnails.add(*msg["thumb"])
                     continue
                 held = msg["slot"]
+                delivered += 1
                 yield Frame(image=ring[held], index=msg["index"], time_s=msg["time_s"],
                             captured_at=time.monotonic(), rgb=self.rgb)
         finally:

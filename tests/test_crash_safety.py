@@ -156,6 +156,7 @@ def test_a_signal_while_drawing_the_clip_keeps_the_analysis_and_leaves_no_finish
         assert 5 <= sum(1 for _ in c.decode(video=0)) < 40
     assert any("annotated.part.mp4" in w for w in summary["warnings"])
     assert "annotated" not in summary["outputs"]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # pass 1's kept frames are gone
 
 
 def test_a_signal_while_outputs_are_written_does_not_cut_them_short(tmp_path, clip):

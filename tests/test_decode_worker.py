@@ -123,11 +123,11 @@ def test_the_child_is_a_plain_module_run_not_a_copy_of_the_callers_script(tmp_pa
 
 def test_thumbnails_of_every_frame_are_the_stills_a_decode_of_the_clip_gives(tmp_path):
     from glutecam.report.report import grab_stills
-    from glutecam.thumbnails import ThumbnailFile
+    from glutecam.thumbnails import FrameJpegFile
 
     frames = scene_frames(30, 1600, 900)  # wide enough to be halved before the final resize
     video = encode(tmp_path / "wide.mp4", frames, fps=30)
-    thumbs = ThumbnailFile(tmp_path / "thumbs.jpgs")
+    thumbs = FrameJpegFile(tmp_path / "thumbs.jpgs")
     n = sum(1 for _ in ProcessDecodedSource(VideoFileSource(video), rgb=True, thumbnails=thumbs))
     assert n == 30 and len(thumbs.times_s) == 30
     moments = [0.0, 0.35, 0.52, 2.0]  # 0.35 s lies halfway between frames 10 and 11: the earlier one; 2 s: the last
@@ -161,9 +161,9 @@ def test_the_ring_goes_to_the_temporary_folder_when_dev_shm_has_no_room(monkeypa
 
 
 def test_thumbnails_whose_file_is_gone_give_no_stills_rather_than_an_error(tmp_path):
-    from glutecam.thumbnails import ThumbnailFile
+    from glutecam.thumbnails import FrameJpegFile
 
-    thumbs = ThumbnailFile(tmp_path / "gone.jpgs")
+    thumbs = FrameJpegFile(tmp_path / "gone.jpgs")
     thumbs.add(0.0, 0, 100)
     thumbs.add(0.1, 100, 100)
     assert thumbs.nearest([0.0, 0.2]) == [None, None]  # the temporary folder was cleaned meanwhile

@@ -206,6 +206,7 @@ def test_analyse_writes_the_report_and_a_slow_motion_replay_of_the_worst_rep(dem
         frames = [f.time for f in c.decode(c.streams.video[0])]
     assert len(frames) == len(t) + 3 * n_rep_frames  # the clip, then every frame of the rep three times
     assert replay["start_s"] == pytest.approx(t[-1] + 1 / 30, abs=0.02)
+    assert not list(out.glob(".glutecam-frames-*"))  # the frames pass 1 kept for the clip are gone
     assert frames[-1] == pytest.approx(replay["end_s"] - 1 / 30, abs=0.05)
 
 

@@ -133,6 +133,16 @@ def frame_columns(track: PoseTrack, analysis_frames: dict[str, np.ndarray] | Non
     return cols
 
 
+def stopped_early_reason(stopped_early: str) -> str:
+    """Why pass 1 ended before the end of the file, for a user: the file's damage, or glutecam's own decoding
+    process dying (killed for memory, say), which says nothing about the file."""
+    from glutecam.decode_worker import DIED
+
+    if stopped_early.startswith(DIED):
+        return f"reading the video stopped early: {stopped_early} (run it again)"
+    return f"the video is damaged: {stopped_early}"
+
+
 def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, opts: AnalyseOptions,
                   interrupted: bool, stopped_early: str | None, analysis) -> dict[str, Any]:
     n = len(track)
@@ -151,7 +161,7 @@ def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, op
     if interrupted:
         warnings.append(f"interrupted by the user after {n} frames; results cover those frames only")
     if stopped_early:
-        warnings.append(f"the video is damaged: {stopped_early}; results cover the frames before it")
+        warnings.append(f"{stopped_early_reason(stopped_early)}; results cover the frames before it")
     info = source.info
     summary: dict[str, Any] = {
         "glutecam_version": __version__,

@@ -69,7 +69,7 @@ def out_dirs(clips: list[Path], out_root: Path) -> list[Path]:
 
 def analyse_one(clip: str, out_dir: str, options: dict[str, Any], db: str | None) -> ClipResult:
     """Analyse one clip (in a worker process); never raises: a failure is a `ClipResult` with its reason."""
-    from glutecam.analyse import AnalyseOptions, OutputError, analyse_video
+    from glutecam.analyse import AnalyseOptions, OutputError, analyse_video, stopped_early_reason
     from glutecam.config import ConfigError
     from glutecam.models import ModelError
     from glutecam.sources import SourceError
@@ -92,7 +92,7 @@ def analyse_one(clip: str, out_dir: str, options: dict[str, Any], db: str | None
     if result.interrupted:
         res.status, res.reason = "interrupted", "interrupted; results cover the frames analysed before"
     elif result.stopped_early:
-        res.status, res.reason = "incomplete", f"the video is damaged: {result.stopped_early}"
+        res.status, res.reason = "incomplete", stopped_early_reason(result.stopped_early)
     else:
         res.status = "done"
     from glutecam.report.run import verdict_label

@@ -26,6 +26,9 @@ from glutecam.frame_ring import create_ring_file, map_ring, remove
 from glutecam.sources import Frame, SourceError, VideoFileSource
 from glutecam.thumbnails import FrameJpegFile, clip_frame_jpeg, thumbnail_jpeg
 
+#: How the reason a stream ended early starts when the decoding process died (the file itself may be fine).
+DIED = "the decoding process ended unexpectedly"
+
 
 def _child(args: dict) -> None:
     """The decoding loop: fill a free slot, print {"slot", "index", "time_s"}; {"end": error} when done."""
@@ -129,7 +132,7 @@ class ProcessDecodedSource:
                     self._give_back(held)
                     held = None
                 if not line:
-                    died = f"the decoding process ended unexpectedly (exit status {proc.wait()})"
+                    died = f"{DIED} (exit status {proc.wait()})"
                     if not delivered:
                         raise SourceError(f"{self.source.path}: {died}")
                     # like a stream damaged part-way: the frames already handed over stay valid

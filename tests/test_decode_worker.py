@@ -89,6 +89,11 @@ def test_a_child_that_dies_mid_stream_ends_it_like_damage_and_keeps_the_frames(c
     rest = list(frames)  # no hang, no exception: what was handed over stays
     assert first.index == 0 and len(rest) <= 2  # at most the slots already filled
     assert src.error.startswith("the decoding process ended unexpectedly") and src._proc is None
+    from glutecam.analyse import stopped_early_reason
+
+    said = stopped_early_reason(src.error)  # the user is not told the video is damaged: it may be fine
+    assert said.startswith("reading the video stopped early: the decoding process") and "damaged" not in said
+    assert stopped_early_reason("only the first 3 of 9 frames could be read").startswith("the video is damaged")
 
 
 def test_a_child_that_dies_before_any_frame_is_a_source_error(clip):

@@ -335,8 +335,6 @@ class LiveSession:
             self._say_instruction(instruction, t)
         warning = self._setup_warning(check, t) if counting else ""
         hud = self._hud(t, pose, state, fb, instruction, progress, warning)
-        if self.stage == "calibrating" or (instruction and self.stage == "counting"):
-            hud.note = VIEW_LIMITS.get(self.options.exercise, "")
         image = self.annotator.annotate(frame.image, pose, hud, self.debug)
         c4 = time.perf_counter()
         self.display.show(image)
@@ -421,12 +419,15 @@ class LiveSession:
                      f"pose {last_ms['pose']:.0f}  analyse {last_ms['analyse']:.1f}  "
                      f"feedback {last_ms['feedback']:.2f}  draw {last_ms['draw']:.1f} ms",
                      f"view {getattr(state, 'view', '-')}  side {getattr(state, 'side', None) or '?'}"]
+        # what the view cannot show, while the person sets up and as the set starts
+        note = (VIEW_LIMITS.get(self.options.exercise, "")
+                if self.stage == "calibrating" or (instruction and self.stage == "counting") else "")
         return Hud(time_s=t, stage=self.stage, instruction=instruction, progress=progress,
                    cue=fb.cue if fb is not None else None, rep_count=self._rep_count(), last_rep=last,
                    last_rep_good=good, pelvis_obliquity_deg=obliquity,
                    level_deg=metrics.get("pelvic_drop_deg", math.nan), level_limit_deg=limit,
                    movement_phase=getattr(state, "phase", "") if state is not None else "", warning=warning,
-                   debug=debug)
+                   note=note, debug=debug)
 
     def _write_row(self, frame: Frame, pose: FramePose, state: Any, fb: Feedback | None, latency_ms: float,
                    ms: dict[str, float]) -> None:

@@ -229,6 +229,46 @@ def test_an_unplugged_camera_ends_the_set_with_what_was_done(tmp_path, track):
     assert not result.summary["complete"]
 
 
+def test_the_model_works_on_the_next_frame_while_this_one_is_drawn(tmp_path, track):
+    import threading
+
+    log = []
+
+    class SlowPose(TrackPose):
+        def process(self, frame):
+            log.append(("pose", frame.index, threading.current_thread() is threading.main_thread()))
+            time.sleep(0.005)
+            return super().process(frame)
+
+    def shown(n, image):
+        log.append(("shown", n - 1, True))  # n: frames shown so far, with this one
+        time.sleep(0.005)
+
+    n = 90
+    results = {}
+    for pipelined in (True, False):
+        log.clear()
+        out = tmp_path / str(pipelined)
+        options = LiveOptions("split-squat", setup_hold_s=0.3, warm_up=False, pipelined=pipelined)
+        results[pipelined] = LiveSession(Frames(n), SlowPose(track), get_analyser("split-squat"),
+                                         MemoryDisplay(keys=shown), out, options, (640, 480), 30.0).run()
+        order = [(kind, i) for kind, i, _ in log]
+        on_main = {kind: {m for k, _, m in log if k == kind} for kind in ("pose", "shown")}
+        if pipelined:
+            assert on_main["pose"] == {False}  # the model runs on its own thread
+            # frame i+1's inference starts before frame i is shown, for every frame
+            assert all(order.index(("pose", i + 1)) < order.index(("shown", i)) for i in range(n - 1))
+        else:
+            assert on_main["pose"] == {True}
+            assert all(order.index(("shown", i)) < order.index(("pose", i + 1)) for i in range(n - 1))
+        assert [i for kind, i in order if kind == "shown"] == list(range(n))  # each frame once, in order
+    # the same poses, so the same frames.csv apart from the timing columns
+    timing = {"latency_ms", "pose_ms", "analyse_ms", "feedback_ms", "draw_ms"}
+    a, b = (rows(tmp_path / str(p)) for p in (True, False))
+    assert [{k: v for k, v in r.items() if k not in timing} for r in a] == \
+        [{k: v for k, v in r.items() if k not in timing} for r in b]
+
+
 def test_newest_frames_skips_what_a_slow_loop_cannot_take(tmp_path):
     class Camera:
         error = None

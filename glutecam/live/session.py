@@ -36,6 +36,7 @@ from glutecam.live.setup import SUITED_VIEWS, VIEW_LIMITS, SetupGuide
 from glutecam.live.sound import NoSound, Sound
 from glutecam.live.writer import SessionWriter
 from glutecam.pose import quiet_stderr
+from glutecam.prefetch import prefetch
 from glutecam.sources import Frame
 from glutecam.track import FramePose
 
@@ -59,6 +60,7 @@ class LiveOptions:
     setup_hold_s: float = 1.0  # every set-up check must pass this long without a break
     rate_frames: int = 6  # frames timed before the analyser starts, to learn the rate the loop achieves
     warm_up: bool = True  # run the pose model once on a blank picture before the first frame
+    pipelined: bool = True  # the pose model works on the next frame while this one is analysed and drawn
     start_banner_s: float = 1.5  # "Start your set" shown this long once counting starts
     debug: bool = False  # latency / frame-rate overlay (toggle with d)
     track_every_s: float = 10.0  # wall-clock period of the background track.npz save
@@ -207,6 +209,7 @@ class LiveSession:
         self._setup_bad_since: float | None = None
         self._last_said = ("", -math.inf)
         self.frames_seen = 0
+        self._inferred = 0  # frames the pose model has seen
         self.events: dict[str, float | None] = {"setup_done_s": None, "counting_s": None}
         self.effective_fps = self.source_fps
         self.started_wall = datetime.now(timezone.utc).astimezone()
@@ -274,7 +277,29 @@ class LiveSession:
         self.writer.event("pause" if self.paused else "resume", t)
 
     # -- one frame ----------------------------------------------------------------------------------
-    def step(self, frame: Frame) -> None:
+    def _infer(self, frame: Frame) -> FramePose:
+        self._inferred += 1
+        if self._inferred <= 3:  # MediaPipe logs set-up notes on its first tracking steps
+            with quiet_stderr():
+                return self.pose_model.process(frame)
+        return self.pose_model.process(frame)
+
+    def _posed_frames(self) -> Iterator[tuple[Frame, tuple[FramePose, float]]]:
+        """(frame, (pose, ms of inference)) from the source, the pose model running on a worker thread one
+        frame ahead: while a frame is analysed, drawn and shown here (the display stays on this thread), the
+        model already works on the newest next one. The loop then takes frames at the model's pace instead
+        of the model's plus the drawing's, so when those together are about the camera's frame interval, a
+        frame no longer waits for most of an interval before it is taken. Stale frames are still dropped by
+        the source, never queued; at most one posed frame waits here."""
+        def posed(frame: Frame) -> tuple[Frame, tuple[FramePose, float]]:
+            c0 = time.perf_counter()
+            pose = self._infer(frame)
+            return frame, (pose, (time.perf_counter() - c0) * 1e3)
+
+        return prefetch(map(posed, self.source), maxsize=1)
+
+    def step(self, frame: Frame, posed: tuple[FramePose, float] | None = None) -> None:
+        """Analyse, draw and show one frame. `posed`: its pose and the inference's ms, when already run."""
         self.frames_seen += 1
         t = float(frame.time_s)
         if self.paused:
@@ -283,11 +308,7 @@ class LiveSession:
             self.display.show(image)
             return
         c0 = time.perf_counter()
-        if self.frames_seen <= 3:  # MediaPipe logs set-up notes on its first tracking steps
-            with quiet_stderr():
-                pose = self.pose_model.process(frame)
-        else:
-            pose = self.pose_model.process(frame)
+        pose, pose_ms = posed if posed is not None else (self._infer(frame), None)
         c1 = time.perf_counter()
         state = None
         if self._resume_gap:  # a pause breaks the signals here, live and offline alike
@@ -342,7 +363,7 @@ class LiveSession:
         self.latencies_ms.append(latency_ms)
         self._recent_latency.append(latency_ms)
         self._loop_times.append(time.monotonic())
-        ms = {"pose": (c1 - c0) * 1e3, "analyse": (c2 - c1) * 1e3, "feedback": (c3 - c2) * 1e3, "draw": (c4 - c3) * 1e3}
+        ms = {"pose": (c1 - c0) * 1e3 if pose_ms is None else pose_ms, "analyse": (c2 - c1) * 1e3, "feedback": (c3 - c2) * 1e3, "draw": (c4 - c3) * 1e3}
         for k, v in ms.items():
             self._stage_ms[k].append(v)
         if state is not None and state.view != "none":
@@ -470,10 +491,11 @@ class LiveSession:
                 self.pose_model.process(Frame(np.zeros((h, w, 3), np.uint8), 0, 0.0, time.monotonic()))
         stop_reason, interrupted = "", False
         t = 0.0
+        frames = self._posed_frames() if opts.pipelined else ((f, None) for f in self.source)
         try:
-            for frame in self.source:
+            for frame, posed in frames:
                 t = float(frame.time_s)
-                self.step(frame)
+                self.step(frame, posed)
                 if not self.handle_key(self.display.poll_key(), t):
                     stop_reason = "quit key"
                     break
@@ -493,6 +515,7 @@ class LiveSession:
         except KeyboardInterrupt:
             stop_reason, interrupted = "interrupted", True
         finally:
+            frames.close()  # the model's thread stops before the session is written up
             if not stop_reason:
                 stop_reason = "error"
             self.writer.event("end", t, reason=stop_reason)

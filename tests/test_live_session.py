@@ -157,10 +157,22 @@ def test_the_rdl_set_up_says_the_hips_are_checked_in_the_upper_hinge_only(tmp_pa
     (50, 60, 3),  # a third of a second: bridged, like a pose model losing the person for a few frames
 ])
 def test_pause_skips_the_analysis_and_breaks_the_signal(tmp_path, track, pause, resume, n_reps):
-    result, display = run(tmp_path, track, keys={pause: "p", resume: "p"})
+    calls = []
+
+    class CountingPose(TrackPose):
+        def process(self, frame):
+            calls.append(frame.index)
+            return super().process(frame)
+
+    display = MemoryDisplay(keys={pause: "p", resume: "p"}, keep=1)
+    options = LiveOptions("split-squat", setup_hold_s=0.3, warm_up=False)
+    result = LiveSession(Frames(len(track)), CountingPose(track), get_analyser("split-squat"), display, tmp_path,
+                         options, (640, 480), 30.0).run()
     saved = PoseTrack.load(tmp_path / "track.npz")
     # frames pause+1..resume were shown paused, not analysed; a gap frame marks where the analysis resumed
     assert display.shown == len(track)
+    # the model rests while paused: at most the two frames it had taken on when the key came are extra
+    assert len(saved) - 1 <= len(calls) <= len(saved) + 1
     assert len(saved) == len(track) - (resume - pause) + 1
     assert int((~saved.detected).sum()) == 1
     assert [e["event"] for e in events(tmp_path) if e["event"] in ("pause", "resume")] == ["pause", "resume"]

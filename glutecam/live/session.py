@@ -284,14 +284,16 @@ class LiveSession:
                 return self.pose_model.process(frame)
         return self.pose_model.process(frame)
 
-    def _posed_frames(self) -> Iterator[tuple[Frame, tuple[FramePose, float]]]:
+    def _posed_frames(self) -> Iterator[tuple[Frame, tuple[FramePose, float] | None]]:
         """(frame, (pose, ms of inference)) from the source, the pose model running on a worker thread one
         frame ahead: while a frame is analysed, drawn and shown here (the display stays on this thread), the
         model already works on the newest next one. The loop then takes frames at the model's pace instead
         of the model's plus the drawing's, so when those together are about the camera's frame interval, a
         frame no longer waits for most of an interval before it is taken. Stale frames are still dropped by
-        the source, never queued; at most one posed frame waits here."""
-        def posed(frame: Frame) -> tuple[Frame, tuple[FramePose, float]]:
+        the source, never queued; at most one posed frame waits here. While paused, frames pass unposed."""
+        def posed(frame: Frame) -> tuple[Frame, tuple[FramePose, float] | None]:
+            if self.paused:  # shown paused, without a skeleton: the model rests
+                return frame, None
             c0 = time.perf_counter()
             pose = self._infer(frame)
             return frame, (pose, (time.perf_counter() - c0) * 1e3)
@@ -363,7 +365,8 @@ class LiveSession:
         self.latencies_ms.append(latency_ms)
         self._recent_latency.append(latency_ms)
         self._loop_times.append(time.monotonic())
-        ms = {"pose": (c1 - c0) * 1e3 if pose_ms is None else pose_ms, "analyse": (c2 - c1) * 1e3, "feedback": (c3 - c2) * 1e3, "draw": (c4 - c3) * 1e3}
+        ms = {"pose": (c1 - c0) * 1e3 if pose_ms is None else pose_ms, "analyse": (c2 - c1) * 1e3,
+              "feedback": (c3 - c2) * 1e3, "draw": (c4 - c3) * 1e3}
         for k, v in ms.items():
             self._stage_ms[k].append(v)
         if state is not None and state.view != "none":

@@ -3,7 +3,7 @@
 DIR holds `NAME.mp4` + `NAME.json` pairs (the format of `shared/synth_dev/README.md`). The pose model runs once
 per clip (`--tracks-cache` keeps the tracks as `NAME.npz` for the next run). The table has one row per
 exercise and camera view: pelvic-drop MAE on frames whose true drop/hike is >= 3 deg, the slope of measured on
-true, the bias, the share of those frames measured at all, the 95th percentile of the reading on clean frames,
+true (with intercept) and its gain (through the origin), the bias, the share of those frames measured at all, the 95th percentile of the reading on clean frames,
 rep-count accuracy and per-fault precision/recall. See docs/accuracy.md.
 
     --measurer auto        the analysers when importable, else the estimator (default)

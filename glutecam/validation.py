@@ -330,6 +330,14 @@ def _slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def _gain(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of y on x through the origin (y = k x): the share of the truth measured; NaN
+    with fewer than 3 points."""
+    if len(x) < 3 or float(x @ x) == 0.0:
+        return float("nan")
+    return float((x @ y) / (x @ x))
+
+
 @dataclass
 class GroupRow:
     """One line of the accuracy table: an exercise seen from one view, pooled over its clips."""
@@ -345,6 +353,9 @@ class GroupRow:
     clean_p95_deg: float  # 95th percentile of |measured| where the truth is < 0.5 deg
     reps_exact: str  # "k/n clips" or "n/a"
     faults: dict[str, dict[str, Any]]  # code -> {tp, fp, fn, not_measured (of fn), precision, recall}
+    # slope through the origin: with intercept, a bias that grows with the movement (as the fault does)
+    # inflates `slope`; this is the share of the truth read, as ../shared/synth_dev/README.md reports it
+    gain: float = float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON values (NaN -> None)."""
@@ -379,6 +390,7 @@ def summarise(scores: list[ClipScore]) -> list[GroupRow]:
             coverage=float(ok.mean()) if len(t) else float("nan"),
             mae_deg=float(np.mean(np.abs(y[ok] - t[ok]))) if ok.any() else float("nan"),
             slope=_slope(t[ok], y[ok]),
+            gain=_gain(t[ok], y[ok]),
             bias_deg=float(np.mean(y[ok] - t[ok])) if ok.any() else float("nan"),
             clean_p95_deg=float(np.percentile(clean, 95)) if len(clean) else float("nan"),
             reps_exact=(f"{sum(s.reps_measured == s.reps_true for s in counted)}/{len(counted)}"
@@ -396,7 +408,7 @@ def _fmt(v: Any, nd: int = 2) -> str:
 
 def format_table(rows: list[GroupRow]) -> str:
     """Markdown table of the rows (also readable in a terminal)."""
-    head = ("| exercise | view | clips | frames ≥3° | measured | MAE ° | slope | bias ° | clean p95 ° | "
+    head = ("| exercise | view | clips | frames ≥3° | measured | MAE ° | slope | gain | bias ° | clean p95 ° | "
             "reps exact | faults: P / R (tp fp fn; fn not measured) |")
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in rows:
@@ -406,7 +418,7 @@ def format_table(rows: list[GroupRow]) -> str:
             for c, f in sorted(r.faults.items()) if f["tp"] + f["fp"] + f["fn"]) or "–"
         lines.append(
             f"| {r.exercise} | {r.view} | {len(r.clips)} | {r.frames_scored} | {_fmt(r.coverage)} | "
-            f"{_fmt(r.mae_deg)} | {_fmt(r.slope)} | {_fmt(r.bias_deg)} | {_fmt(r.clean_p95_deg)} | "
+            f"{_fmt(r.mae_deg)} | {_fmt(r.slope)} | {_fmt(r.gain)} | {_fmt(r.bias_deg)} | {_fmt(r.clean_p95_deg)} | "
             f"{r.reps_exact} | {faults} |")
     return "\n".join(lines)
 

@@ -315,9 +315,9 @@ def clip_frames_file(source: VideoFileSource, folder: Path, max_side: int | None
     try:
         if shutil.disk_usage(folder).free < need:
             return None
-    except OSError:
+        return FrameJpegFile(_temporary_file(".glutecam-frames-", folder), size_wh)
+    except OSError:  # the clip pass decodes the source instead
         return None
-    return FrameJpegFile(_temporary_file(".glutecam-frames-", folder), size_wh)
 
 
 def _clip_frames(src: VideoFileSource, size_wh: tuple[int, int], track: PoseTrack,

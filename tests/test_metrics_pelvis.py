@@ -105,3 +105,14 @@ def test_estimate_pelvis_reads_the_hip_landmarks():
     assert isinstance(est, PelvisEstimate)
     np.testing.assert_allclose(est.obliquity_deg, 6.0)
     np.testing.assert_allclose(est.yaw_deg, 4.0)
+
+
+def test_non_finite_hips_give_nan_without_a_warning():
+    import warnings
+
+    left = np.array([[np.inf, 1.0], [1.0, 2.0], [np.nan, 1.0], [340.0, 270.0]])
+    right = np.array([[0.0, 1.0], [np.inf, -np.inf], [0.0, 0.0], [300.0, 280.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = pelvis_obliquity_deg(left, right)
+    assert np.isnan(a[:3]).all() and a[3] == pytest.approx(14.036, abs=1e-3)

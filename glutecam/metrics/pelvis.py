@@ -54,11 +54,12 @@ def pelvis_obliquity_deg(left_hip_xy: np.ndarray, right_hip_xy: np.ndarray,
     >>> round(float(pelvis_obliquity_deg(np.array([300.0, 270.0]), np.array([340.0, 280.0]))), 3)  # from behind
     14.036
     """
-    e = np.asarray(left_hip_xy, dtype=np.float64) - np.asarray(right_hip_xy, dtype=np.float64)
-    u = unit(np.asarray(up_xy, dtype=np.float64))
-    across = np.stack([-u[..., 1], u[..., 0]], axis=-1)
-    angle = np.degrees(np.arctan2(dot(e, u), np.abs(dot(e, across))))
-    return np.where(norm(e) > 1e-12, angle, np.nan)  # coincident hips have no line, not a level one
+    with np.errstate(invalid="ignore", over="ignore"):  # a non-finite landmark gives NaN, without a warning
+        e = np.asarray(left_hip_xy, dtype=np.float64) - np.asarray(right_hip_xy, dtype=np.float64)
+        u = unit(np.asarray(up_xy, dtype=np.float64))
+        across = np.stack([-u[..., 1], u[..., 0]], axis=-1)
+        angle = np.degrees(np.arctan2(dot(e, u), np.abs(dot(e, across))))
+        return np.where(norm(e) > 1e-12, angle, np.nan)  # coincident hips have no line, not a level one
 
 
 def _side_sign(free_side: str) -> float:

@@ -1,4 +1,4 @@
-"""Pass 2's pipeline pieces: the slow-motion replay kept on the way, the scaled annotator."""
+"""Pass 2's pipeline pieces: the slow-motion replay kept on the way, the scaled annotator, the frames pass 1 kept."""
 
 from types import SimpleNamespace
 

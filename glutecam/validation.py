@@ -353,8 +353,8 @@ class GroupRow:
     clean_p95_deg: float  # 95th percentile of |measured| where the truth is < 0.5 deg
     reps_exact: str  # "k/n clips" or "n/a"
     faults: dict[str, dict[str, Any]]  # code -> {tp, fp, fn, not_measured (of fn), precision, recall}
-    # slope through the origin: with intercept, a bias that grows with the movement (as the fault does)
-    # inflates `slope`; this is the share of the truth read, as ../shared/synth_dev/README.md reports it
+    # slope through the origin, the share of the truth read: with intercept, a bias that grows with the
+    # movement (as the fault does) inflates `slope`; see docs/accuracy.md
     gain: float = float("nan")
 
     def as_dict(self) -> dict[str, Any]:

@@ -458,13 +458,21 @@ def analyse_video(path: str | Path, out_dir: str | Path, opts: AnalyseOptions | 
     source = VideoFileSource(path, stride=opts.stride)  # inputs are checked before the output folder is made
     out_dir = prepare_out_dir(Path(out_dir))
     # every frame as a JPEG, made during pass 1: the report's stills, or with a clip the frames it is drawn on
-    jpegs = (clip_frames_file(source, out_dir) if opts.video
-             else FrameJpegFile(_temporary_file("glutecam-thumbs-")))
+    jpegs = clip_frames_file(source, out_dir) if opts.video else _stills_file()
     try:
         return _run_job(Path(path), out_dir, opts, config, source, jpegs, progress, stop)
     finally:
         if jpegs is not None:
             jpegs.remove()
+
+
+def _stills_file() -> FrameJpegFile | None:
+    """A temporary file for the report's stills, or None if the temporary folder cannot have one (the report
+    then decodes the source for them)."""
+    try:
+        return FrameJpegFile(_temporary_file("glutecam-thumbs-"))
+    except OSError:
+        return None
 
 
 def _temporary_file(prefix: str, folder: Path | None = None) -> Path:

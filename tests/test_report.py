@@ -250,6 +250,19 @@ def test_without_a_clip_the_stills_come_from_the_decoders_thumbnails(tmp_path, m
     assert not list((tmp_path / "tmp").glob("glutecam-thumbs-*"))  # the thumbnails are gone
 
 
+def test_a_temporary_folder_that_takes_no_file_costs_the_thumbnails_only(tmp_path, model_ready, monkeypatch):
+    import tempfile
+
+    from glutecam.analyse import AnalyseOptions, analyse_video
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))  # mkstemp there fails
+    src = Path(__file__).resolve().parents[1] / "samples" / "bss_front_drop8_r23.mp4"
+    result = analyse_video(src, tmp_path / "out", AnalyseOptions(exercise="split-squat", video=False))
+    assert result.summary["complete"] and len(result.analysis.set.reps) == 3
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert len(Tags(html).find("img", class_="still")) == 3  # decoded from the source by the report instead
+
+
 @pytest.mark.browser
 def test_report_of_a_real_run_in_chromium(demo_run, open_page):
     reps = json.loads((demo_run.out_dir / "reps.json").read_text())["reps"]

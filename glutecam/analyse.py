@@ -297,10 +297,12 @@ CLIP_MAX_SIDE = 1280
 
 
 def clip_frames_file(source: VideoFileSource, folder: Path, max_side: int | None = CLIP_MAX_SIDE,
-                     bytes_per_px: float = 0.4) -> FrameJpegFile | None:
+                     bytes_per_px: float = 0.4, max_bytes: float = 4e9) -> FrameJpegFile | None:
     """A file in `folder` for the decoding process to keep every frame in at the clip's size during pass 1
     (so pass 2 need not decode the source again), or None when the disk there has no room for them: about
     `bytes_per_px` a pixel a frame (quality 90 measured 0.18-0.26), plus the clip itself and 500 MB to spare.
+    None too when that estimate passes `max_bytes` (4 GB: about 6 minutes of 720p at 30 fps, which write
+    about 2.5 GB): a long recording is decoded twice rather than copied to the disk for a few minutes' gain.
     In `folder` (the output folder), not the temporary one, which may be in memory."""
     import shutil
 
@@ -311,7 +313,10 @@ def clip_frames_file(source: VideoFileSource, folder: Path, max_side: int | None
     n = info.n_frames or (info.duration_s or 0) * (info.fps or 0)
     if not n:  # a stream that does not say its length: no way to know the room it needs
         return None
-    need = 1.5 * n / source.stride * size_wh[0] * size_wh[1] * bytes_per_px + 500e6
+    size = n / source.stride * size_wh[0] * size_wh[1] * bytes_per_px
+    if size > max_bytes:
+        return None
+    need = 1.5 * size + 500e6
     try:
         if shutil.disk_usage(folder).free < need:
             return None

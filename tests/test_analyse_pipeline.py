@@ -155,3 +155,6 @@ def test_the_kept_frames_are_left_out_when_the_disk_has_no_room_for_them(tmp_pat
     monkeypatch.setattr(shutil, "disk_usage", lambda p: SimpleNamespace(free=need + 1))
     kept = clip_frames_file(VideoFileSource(moving_clip), tmp_path, max_side=200)
     assert kept.size_wh == (200, 120) and kept.path.parent == tmp_path and kept.path.name.startswith(".glutecam-")
+    size = 40 * 400 * 240 * 0.4  # a long recording: more than max_bytes, whatever the room
+    assert clip_frames_file(VideoFileSource(moving_clip), tmp_path, max_bytes=size - 1) is None
+    assert clip_frames_file(VideoFileSource(moving_clip), tmp_path, max_bytes=size + 1) is not None

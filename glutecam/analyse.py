@@ -498,7 +498,7 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # the decoding process starts up while the model loads
-    with ProcessDecodedSource(source, rgb=True, thumbnails=jpegs).start() as frames, \
+    with ProcessDecodedSource(source, rgb=True, jpegs=jpegs).start() as frames, \
             PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
         timings["model_load_s"] = time.perf_counter() - t0  # importing MediaPipe, then loading the model
         # The analysers and the report take seconds to import (scipy.signal, jinja2); the pose model uses one

@@ -87,19 +87,19 @@ class ProcessDecodedSource:
     and stride are used), optionally scaled to `size_wh` (w, h, px) and/or in RGB order (`rgb`, and
     `Frame.rgb` says so). After iterating, `error` (and the wrapped source's `error`) says why the stream
     ended early, if it did (a damaged file, or the child dying after some frames). Each `Frame.image` is a view of a shared buffer that is reused once the next
-    frame is requested: copy it to keep it longer. With `thumbnails`, the child also keeps a small JPEG of
-    every frame it hands over in that file (`glutecam.thumbnails`: a still, or the frame at the file's `size_wh`).
+    frame is requested: copy it to keep it longer. With `jpegs`, the child also keeps a JPEG of every frame it
+    hands over in that file (`glutecam.thumbnails`: a report still, or the frame at the file's `size_wh`).
     """
 
     def __init__(self, source: VideoFileSource, size_wh: tuple[int, int] | None = None, rgb: bool = False,
-                 slots: int = 4, thumbnails: FrameJpegFile | None = None) -> None:
+                 slots: int = 4, jpegs: FrameJpegFile | None = None) -> None:
         self.source = source
         self.info = source.info
         self.error: str | None = None
         self.size_wh = tuple(size_wh) if size_wh else (self.info.width, self.info.height)
         self.rgb = rgb
         self.slots = max(2, int(slots))
-        self.thumbnails = thumbnails
+        self.jpegs = jpegs
         self._proc: subprocess.Popen | None = None
         self._ring_path: str | None = None
 
@@ -111,8 +111,8 @@ class ProcessDecodedSource:
         self._ring_path = create_ring_file(self.slots, w, h)
         args = {"path": str(self.source.path), "stride": self.source.stride, "size_wh": [w, h], "rgb": self.rgb,
                 "ring": self._ring_path, "slots": self.slots,
-                "thumbs": str(self.thumbnails.path) if self.thumbnails is not None else None,
-                "jpeg_size_wh": list(self.thumbnails.size_wh) if self.thumbnails and self.thumbnails.size_wh else None}
+                "thumbs": str(self.jpegs.path) if self.jpegs is not None else None,
+                "jpeg_size_wh": list(self.jpegs.size_wh) if self.jpegs and self.jpegs.size_wh else None}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "glutecam.decode_worker", json.dumps(args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
@@ -148,7 +148,7 @@ class ProcessDecodedSource:
                 if "fail" in msg:
                     raise RuntimeError(f"decoding {self.source.path} failed: {msg['fail']}")
                 if "thumb" in msg:
-                    self.thumbnails.add(*msg["thumb"])
+                    self.jpegs.add(*msg["thumb"])
                     continue
                 held = msg["slot"]
                 delivered += 1

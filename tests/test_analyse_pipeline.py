@@ -92,7 +92,7 @@ def _pass1_jpegs(clip, folder, size_wh):
     from glutecam.thumbnails import FrameJpegFile
 
     kept = FrameJpegFile(folder / "frames.jpgs", size_wh)
-    times = [f.time_s for f in ProcessDecodedSource(VideoFileSource(clip), rgb=True, thumbnails=kept)]
+    times = [f.time_s for f in ProcessDecodedSource(VideoFileSource(clip), rgb=True, jpegs=kept)]
     return kept, _empty_track(times, (400, 240))
 
 

@@ -133,7 +133,7 @@ def test_thumbnails_of_every_frame_are_the_stills_a_decode_of_the_clip_gives(tmp
     frames = scene_frames(30, 1600, 900)  # wide enough to be halved before the final resize
     video = encode(tmp_path / "wide.mp4", frames, fps=30)
     thumbs = FrameJpegFile(tmp_path / "thumbs.jpgs")
-    n = sum(1 for _ in ProcessDecodedSource(VideoFileSource(video), rgb=True, thumbnails=thumbs))
+    n = sum(1 for _ in ProcessDecodedSource(VideoFileSource(video), rgb=True, jpegs=thumbs))
     assert n == 30 and len(thumbs.times_s) == 30
     moments = [0.0, 0.35, 0.52, 2.0]  # 0.35 s lies halfway between frames 10 and 11: the earlier one; 2 s: the last
     got = thumbs.nearest(moments)

@@ -8,6 +8,8 @@ the replayed clip) end the session the same way: everything so far is written an
 
 The loop always works on the newest frame: the sources hand over only the latest capture (`ReplaySource`
 does so itself; a webcam is wrapped in `NewestFrames`), so a slow frame means skipped frames, never a queue.
+The pose model runs on its own thread one frame ahead (`_posed_frames`), so a frame waits for the model only,
+not for the drawing of the one before; the window is drawn and shown on this thread.
 Every frame's capture-to-display latency is measured and written.
 """
 

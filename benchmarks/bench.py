@@ -281,7 +281,7 @@ def load_avg() -> float | None:
 
 
 def bench_pipeline(args, options: dict) -> dict:
-    clip = prepared_clip(args.clip, args.frames)
+    clip = prepared_clip(args.clip, args.frames, args.size)
     stages = [s for s in args.stages.split(",") if s]
     results: dict = {"rounds": [], "once": {}}
     for rnd in range(args.repeat):
@@ -318,6 +318,8 @@ def bench_pipeline(args, options: dict) -> dict:
                     if v is not None:
                         med[s][k.replace("_s", "_ms_per_frame")] = 1e3 * v / rs[0]["frames"]
                 for k in ("model_load_s", "analysis_s", "report_s"):  # fixed costs, in seconds
+                    med[s][k] = _median_of([r["timings_s"] for r in rs], k)
+                for k in ("clip_frames_early", "clip_frames_redrawn"):  # drawn during pass 1; drawn again
                     med[s][k] = _median_of([r["timings_s"] for r in rs], k)
                 med[s]["pass1_ratio_to_floor"] = _median_of([r["ratios_pass1"] for r in rounds], s)
                 med[s]["stream_ratio_to_floor"] = _median_of([r["ratios_stream"] for r in rounds], s)
@@ -380,6 +382,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clip", default=str(DEFAULT_CLIP))
     ap.add_argument("--frames", type=int, default=600)
+    ap.add_argument("--size", default=None, help="W:H: scale the clip (e.g. a 640x480 render to 1920:1080)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--max-people", type=int, default=1, help="as analyse --max-people (default 1)")
     ap.add_argument("--exercise", default="split-squat")
@@ -396,7 +399,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("GLUTECAM_MODEL_DIR", str(REPO.parent / "shared" / "models"))
     options = {"exercise": args.exercise, "stride": args.stride, "model": args.model, "video": not args.no_video}
-    results: dict = {"clip": args.clip, "frames": args.frames, "max_people": args.max_people, "options": options,
+    results: dict = {"clip": args.clip, "size": args.size, "frames": args.frames, "max_people": args.max_people, "options": options,
                      "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform()},
                      "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_avg_1min_start": load_avg()}

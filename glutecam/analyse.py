@@ -2,10 +2,12 @@
 
 Pass 1 decodes (in a child process, `decode_worker`) and runs the pose model, accumulating a `PoseTrack`;
 Ctrl+C or a damaged stream ends the pass early and everything computed so far is still written. The exercise analysis
-runs on the whole track (zero-lag filtering needs it). Pass 2, only when a clip is wanted, draws what the
-analysis found at each moment, so the clip and `reps.json` always agree; it draws on the frames the decoding
-process kept as JPEGs at the clip's size during pass 1 (`glutecam.thumbnails`), or decodes the source again
-when there was no room on disk for them.
+runs on the whole track (zero-lag filtering needs it). The annotated clip, when wanted, shows what that
+analysis found at each moment, so the clip and `reps.json` always agree. It is drawn on the frames the decoding
+process keeps as JPEGs at the clip's size (`glutecam.thumbnails`): by another child process during pass 1,
+a few seconds behind it, redrawing afterwards what the whole analysis changed (`glutecam.clip_worker`); or,
+when that process fails, in a pass 2 after the analysis (`write_annotated`), which decodes the source again
+when there was no room on disk for the JPEGs.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from glutecam import __version__
 from glutecam.annotate import Annotator, Overlay
+from glutecam.clip_worker import ClipWorker, ClipWorkerFailed, gop_frames
 from glutecam.landmarks import Landmark
 from glutecam.pose import PoseEstimator
 from glutecam.files import write_json_atomic
@@ -82,10 +85,11 @@ def hip_line_obliquity_deg(track: PoseTrack) -> np.ndarray:
 
 
 def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progress | None = None,
-             stop: StopRequest | None = None,
-             frames: ProcessDecodedSource | None = None) -> tuple[PoseTrack, bool, dict[str, float]]:
+             stop: StopRequest | None = None, frames: ProcessDecodedSource | None = None,
+             on_pose: Callable[[Any], None] | None = None) -> tuple[PoseTrack, bool, dict[str, float]]:
     """Pass 1. Returns (track, interrupted, timings). Ctrl+C (or `stop`) ends the pass but keeps its frames.
-    `frames`: the source's frames decoded by a child process, if already started (else started here)."""
+    `frames`: the source's frames decoded by a child process, if already started (else started here).
+    `on_pose(pose)` is given each `FramePose` as it is made (the clip process draws with them)."""
     info = source.info
     poses = TrackBuilder()  # the track's arrays only, in chunks: memory does not grow per frame beyond them
     interrupted = False
@@ -97,8 +101,11 @@ def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progre
                 interrupted = True
                 break
             t0 = time.perf_counter()
-            poses.append(estimator.process(frame))
+            pose = estimator.process(frame)
             t_pose += time.perf_counter() - t0
+            poses.append(pose)
+            if on_pose is not None:
+                on_pose(pose)
             del frame  # the image goes now, not when the next one arrives
             if progress:
                 progress(len(poses), total, "pose")
@@ -370,7 +377,8 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
     annotator = ScaledAnnotator(Annotator(), (src.info.width, src.info.height), size_wh)
     # Drawing here, libx264 on a thread (bounded queue): an encoding process was tried and was slower (16 vs
     # 12 ms a frame), its copies and x264's threads costing more than the GIL it avoids.
-    writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset), maxsize=4)
+    writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset, keyint=gop_frames(fps, stride)),
+                              maxsize=4)  # keyframes where the clip process puts them
     replay_frames = _ReplayFrames(replay, fps) if replay is not None else None
     complete = False
     frames = _clip_frames(src, size_wh, track, kept)
@@ -492,11 +500,34 @@ def _temporary_file(prefix: str, folder: Path | None = None) -> Path:
 def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: VideoFileSource,
              jpegs: FrameJpegFile | None, progress: Progress | None, stop: StopRequest) -> AnalyseResult:
     """`analyse_video` once its inputs are checked and its output folder exists."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    clip = _clip_worker(out_dir / "annotated.mp4", source, jpegs, opts) if opts.video else None
+    try:
+        return _run_passes(path, out_dir, opts, config, source, jpegs, clip, progress, stop, timings, t0)
+    finally:
+        if clip is not None:
+            clip.close()
+
+
+def _clip_worker(out: Path, source: VideoFileSource, jpegs: FrameJpegFile | None,
+                 opts: AnalyseOptions) -> ClipWorker | None:
+    """The process that draws the clip during pass 1, on the frames the decoding process keeps (without them,
+    the clip is drawn after pass 1, decoding the source again)."""
+    if jpegs is None or jpegs.size_wh is None:
+        return None
+    info = source.info
+    return ClipWorker(out, jpegs, {"frame_size_wh": (info.width, info.height), "fps": info.fps},
+                      opts.exercise, opts.config_path, opts.side, opts.stride).start()
+
+
+def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: VideoFileSource,
+                jpegs: FrameJpegFile | None, clip: ClipWorker | None, progress: Progress | None, stop: StopRequest,
+                timings: dict[str, float], t0: float) -> AnalyseResult:
+    """`_run_job` once the clip process is started."""
     from glutecam.report.report import still_moments
     from glutecam.report.run import load_run
 
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
     # the decoding process starts up while the model loads
     with ProcessDecodedSource(source, rgb=True, jpegs=jpegs).start() as frames, \
             PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
@@ -504,7 +535,8 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
         # The analysers and the report take seconds to import (scipy.signal, jinja2); the pose model uses one
         # core, so import them on the other while pass 1 runs instead of before or after it.
         warm = _Background(_make_analyser, opts.exercise, config)
-        track, interrupted, t = run_pose(source, estimator, progress, stop, frames)
+        track, interrupted, t = run_pose(source, estimator, progress, stop, frames,
+                                         on_pose=clip.add if clip is not None else None)
         model = estimator.model
     analyser = warm.result()
     timings.update(t)
@@ -528,17 +560,30 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
 
         summary["thresholds"] = thresholds_of(config, opts.exercise)
     write_json_atomic(out_dir / "summary.json", summary)
-    stills = None
+    stills = None  # the report's stills, picked from the clip's frames as drawn
     if opts.video and len(track) and not interrupted and not stop:
         t1 = time.perf_counter()
         from glutecam.report.clip import Replay
 
         replay = Replay.for_worst_rep(path, analysis, opts.stride)  # slow motion of the worst rep
-        # the report's stills are picked from the frames as drawn: no decoding of the clip afterwards
-        stills = NearestPicker(still_moments(load_run(out_dir)) if analysis is not None else [], thumbnail_jpeg)
-        video = write_annotated(path, track, frame_overlays(track, analysis),
-                                out_dir / "annotated.mp4", opts.stride, progress, stop, replay=replay,
-                                stills=stills, kept=jpegs)
+        moments = still_moments(load_run(out_dir)) if analysis is not None else []
+        overlays = frame_overlays(track, analysis)
+        video = None
+        if clip is not None:
+            try:
+                made = clip.finish(overlays, replay, moments, progress, stop)
+            except ClipWorkerFailed:  # drawn here instead
+                clip = None
+            else:
+                video, stills = made.path, made.stills
+                if replay is not None and made.replay_s:
+                    replay.clip_start_s, replay.clip_end_s = made.replay_s
+                timings["clip_frames_early"], timings["clip_frames_redrawn"] = made.frames_early, made.frames_redrawn
+        if clip is None:
+            picker = NearestPicker(moments, thumbnail_jpeg)
+            video = write_annotated(path, track, overlays, out_dir / "annotated.mp4", opts.stride, progress, stop,
+                                    replay=replay, stills=picker, kept=jpegs)
+            stills = picker.finish() if video is not None else None
         timings["pass2_s"] = time.perf_counter() - t1
         if video is not None:
             result.outputs["annotated"] = video
@@ -550,15 +595,15 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
         result.interrupted = True
         summary.update(interrupted=True, complete=False)
         partial = out_dir / "annotated.part.mp4"
-        clip = ("" if not opts.video else f"; the annotated clip was not finished (what was drawn is in "
+        note = ("" if not opts.video else f"; the annotated clip was not finished (what was drawn is in "
                 f"{partial.name})" if partial.exists() else "; no annotated clip was made")
-        summary["warnings"].append(f"interrupted ({stop.reason}) after the whole video was analysed{clip}")
+        summary["warnings"].append(f"interrupted ({stop.reason}) after the whole video was analysed{note}")
         write_json_atomic(out_dir / "summary.json", summary)
     from glutecam.report import write_report
 
     t1 = time.perf_counter()
     if stills is not None and "annotated" in result.outputs:  # picked from the clip as it was drawn
-        taken = stills.finish()
+        taken = stills
     elif jpegs is not None and jpegs.size_wh is None and jpegs.times_s and analysis is not None:
         taken = jpegs.nearest(still_moments(load_run(out_dir)))  # no clip: from the decoding process's stills
     else:  # a clip cut short: the report decodes what there is

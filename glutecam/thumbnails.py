@@ -144,19 +144,32 @@ class FrameJpegFile:
         in was not cut short by a full disk."""
         return len(self.times_s) == len(times_s) and np.allclose(self.times_s, times_s, atol=1e-6)
 
-    def images(self) -> Iterator[np.ndarray]:
-        """Every frame, decoded (BGR, uint8), in order. Raises OSError if the file is gone or cut short."""
+    def __len__(self) -> int:
+        return len(self.times_s)
+
+    def entries(self, start: int = 0) -> list[tuple[float, int, int]]:
+        """(time s, offset, length) of each frame from the `start`-th on, as `add` takes them: to hand the
+        file over to another process."""
+        return [(t, *span) for t, span in zip(self.times_s[start:], self._spans[start:])]
+
+    def image(self, fh, i: int) -> np.ndarray:
+        """The `i`-th frame decoded (BGR, uint8), read from `fh` (this file, open for reading). Raises OSError
+        if it is missing or damaged."""
         import cv2
 
+        offset, length = self._spans[i]
+        fh.seek(offset)
+        data = fh.read(length)
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if len(data) == length else None
+        if image is None:
+            raise OSError(f"{self.path}: a frame at byte {offset} is missing or damaged")
+        return image
+
+    def images(self) -> Iterator[np.ndarray]:
+        """Every frame, decoded (BGR, uint8), in order. Raises OSError if the file is gone or cut short."""
         with open(self.path, "rb") as fh:
-            for offset, length in self._spans:
-                fh.seek(offset)
-                data = fh.read(length)
-                image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) \
-                    if len(data) == length else None
-                if image is None:
-                    raise OSError(f"{self.path}: a frame at byte {offset} is missing or damaged")
-                yield image
+            for i in range(len(self._spans)):
+                yield self.image(fh, i)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

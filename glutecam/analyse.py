@@ -257,8 +257,8 @@ class ScaledAnnotator:
 class _ReplayFrames:
     """The slow-motion replay's frames, kept as pass 2 draws them, so the replay needs no third decode.
 
-    Same frames, banner and timing as `Replay.append` (each frame of the rep +- `pad_s` written `slow` times
-    after the clip), held JPEG-compressed (quality 95) at the clip's size. A rep longer than `max_frames`
+    Same frames, banner and timing as `Replay.append` (each frame of the rep +- `pad_s` shown `slow` times as
+    long, after the clip: `write_slowed`), held JPEG-compressed (quality 95) at the clip's size. A rep longer than `max_frames`
     frames is not kept (`fits` is False): memory stays bounded whatever the clip.
     """
 
@@ -282,19 +282,13 @@ class _ReplayFrames:
     def append(self, writer, track: PoseTrack, stop: StopRequest | None = None) -> int:
         import cv2
 
+        from glutecam.report.clip import write_slowed
+
         dt = 1.0 / (track.fps or 30.0)
         t = float(track.time_s[-1]) + dt
         self.replay.clip_start_s = t
-        written = 0
-        for buf in self._jpegs:
-            if stop:
-                break
-            image = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
-            for _ in range(self.replay.slow):
-                writer.write(image, t)
-                t += dt
-                written += 1
-        self.replay.clip_end_s = t
+        images = (cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR) for buf in self._jpegs)
+        self.replay.clip_end_s, written = write_slowed(writer, images, t, dt, self.replay.slow, stop)
         self._jpegs.clear()
         return written
 

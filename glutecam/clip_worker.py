@@ -237,19 +237,21 @@ class _Drawer:
             tick()
         replay_s = None
         if replay:  # the worst rep, slowed down, after the set
+            from glutecam.report.clip import write_slowed
+
+            def drawn():
+                for i in in_replay:
+                    yield self.annotator.annotate(self.kept.image(self._fh, i), self.track.image_px[i],
+                                                  self.track.visibility[i],
+                                                  dataclasses.replace(overlays[i], banner=replay["banner"]))
+                    tick()
+
             dt = 1.0 / self.fps
-            t = start = float(self.track.time_s[-1]) + dt
-            for i in in_replay:
-                if self.stopping:
-                    return self._stop(bad)
-                image = self.annotator.annotate(self.kept.image(self._fh, i), self.track.image_px[i],
-                                                self.track.visibility[i],
-                                                dataclasses.replace(overlays[i], banner=replay["banner"]))
-                for _ in range(replay["slow"]):
-                    self.writer.write(image, t)
-                    t += dt
-                tick()
-            replay_s = (start, t)
+            start = float(self.track.time_s[-1]) + dt
+            end, _ = write_slowed(self.writer, drawn(), start, dt, replay["slow"], _Stopping(self))
+            if self.stopping:
+                return self._stop(bad)
+            replay_s = (start, end)
         patches: dict[int, Path] = {}
         try:
             for a, b in runs:  # GOPs a..b drawn again with the final overlays, each run its own encoder
@@ -315,6 +317,16 @@ class _Drawer:
                                             self.track.visibility[i], overlays[i])
             out.append(thumbnail_jpeg(image))
         return out
+
+
+class _Stopping:
+    """True once the drawer is asked to stop (a stop request as `write_slowed` takes one)."""
+
+    def __init__(self, drawer: _Drawer) -> None:
+        self.drawer = drawer
+
+    def __bool__(self) -> bool:
+        return self.drawer.stopping
 
 
 def _runs(gops: list[int]) -> list[tuple[int, int]]:

@@ -204,7 +204,8 @@ def test_analyse_writes_the_report_and_a_slow_motion_replay_of_the_worst_rep(dem
     n_rep_frames = int(((t >= rep["start_s"] - 0.3) & (t <= rep["end_s"] + 0.3)).sum())
     with av.open(str(out / "annotated.mp4")) as c:
         frames = [f.time for f in c.decode(c.streams.video[0])]
-    assert len(frames) == len(t) + 3 * n_rep_frames  # the clip, then every frame of the rep three times
+    assert len(frames) == len(t) + n_rep_frames + 1  # the clip, then each frame of the rep (the last twice)
+    assert np.diff(frames[len(t):-1]) == pytest.approx(3 / 30, abs=0.002)  # ... shown three times as long
     assert replay["start_s"] == pytest.approx(t[-1] + 1 / 30, abs=0.02)
     assert not list(out.glob(".glutecam-frames-*"))  # the frames pass 1 kept for the clip are gone
     assert frames[-1] == pytest.approx(replay["end_s"] - 1 / 30, abs=0.05)

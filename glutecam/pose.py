@@ -3,7 +3,8 @@
 MediaPipe's results are converted here, once, into numpy arrays (image landmarks in pixels of the upright
 frame, world landmarks in metres). When the model reports several people (`max_people` > 1),
 `SubjectSelector` keeps following one of them: the one nearest the previous subject, or at the start the
-largest and most central. With `max_people` = 1 the model itself tracks the one person it picked up.
+largest and most central. With `max_people` = 1 the model itself tracks the one person it picked up, and the
+once-a-second census (a fresh single-image detection) doubles as a check on that tracking (`contradicts`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ CENSUS_MAX_PEOPLE = 3
 CENSUS_MEMORY = 3
 
 _TORSO = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+_SHOULDERS = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
+_HIPS = [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+
+#: A tracked pose whose torso (hip midpoint -> shoulder midpoint, image) points more than this many degrees
+#: away from a fresh detection's of the same frame is a tracker gone wrong (see `contradicts`).
+TRACK_CHECK_MAX_DEG = 90.0
+#: ... provided the fresh torso is at least this fraction of the fresh person's box diagonal: a torso seen
+#: end-on (a hinged trunk from behind) has no direction worth comparing.
+TRACK_CHECK_MIN_TORSO = 0.2
 
 
 @contextlib.contextmanager
@@ -70,6 +80,43 @@ class Candidate:
 
     def torso_centre_px(self) -> np.ndarray:
         return self.image_px[_TORSO, :2].mean(axis=0)
+
+    def torso_axis_px(self) -> np.ndarray:
+        """Hip midpoint -> shoulder midpoint, image pixels (y down)."""
+        return self.image_px[_SHOULDERS, :2].mean(axis=0) - self.image_px[_HIPS, :2].mean(axis=0)
+
+
+def contradicts(tracked: Candidate, fresh: Candidate) -> bool:
+    """True when a fresh single-image detection shows the tracked person's torso pointing the other way.
+
+    MediaPipe's VIDEO mode crops each frame around the previous frame's landmarks, rotated by their torso.
+    Seen from behind at the bottom of a hinge (single-leg RDL) it can take the person for upside down, and
+    then keeps tracking an inverted skeleton after they stand up (on a re-encoded rendered clip: 7 s of a
+    standing person read as head-down, two of three reps lost), because that crop never fails. A fresh
+    detection does not inherit the crop, so a torso more than `TRACK_CHECK_MAX_DEG` away from it means the
+    track is wrong. An end-on torso (shorter than `TRACK_CHECK_MIN_TORSO` of the fresh box diagonal) is not
+    compared.
+
+    >>> up = np.zeros((N_LANDMARKS, 3)); up[_SHOULDERS, 1] = 100.0; up[_HIPS, 1] = 200.0; up[_HIPS[0], 0] = 10.0
+    >>> down = up.copy(); down[_SHOULDERS, 1] = 300.0
+    >>> person = lambda px: Candidate(px, np.ones(N_LANDMARKS), np.ones(N_LANDMARKS), np.zeros((N_LANDMARKS, 3)))
+    >>> contradicts(person(down), person(up)), contradicts(person(up), person(up))
+    (True, False)
+    """
+    a, b = tracked.torso_axis_px(), fresh.torso_axis_px()
+    x0, y0, x1, y1 = fresh.bbox_xyxy()
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return False
+    la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+    if la == 0.0 or lb < TRACK_CHECK_MIN_TORSO * float(np.hypot(x1 - x0, y1 - y0)):
+        return False
+    return bool(float(np.dot(a, b)) / (la * lb) < np.cos(np.radians(TRACK_CHECK_MAX_DEG)))
+
+
+def nearest(cands: list[Candidate], to: Candidate) -> Candidate:
+    """The candidate whose torso centre is nearest `to`'s."""
+    centre = to.torso_centre_px()
+    return min(cands, key=lambda c: float(np.linalg.norm(c.torso_centre_px() - centre)))
 
 
 def candidates_from_result(result, width: int, height: int) -> list[Candidate]:
@@ -160,6 +207,7 @@ class PoseEstimator:
         self._selector: SubjectSelector | None = None
         self._last_ts_ms = -1
         self._calls = 0
+        self.tracker_restarts = 0  # times a census contradicted the tracked subject (see `contradicts`)
 
     def _options(self, running_mode, num_poses: int | None = None):
         from mediapipe.tasks.python import BaseOptions, vision
@@ -218,6 +266,7 @@ class PoseEstimator:
         h, w = frame.image.shape[:2]
         rgb = frame.image if frame.rgb else _to_rgb(frame.image)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        self._collect_census()  # a background census that has finished may restart the tracker first
         ts = self._timestamp_ms(frame.time_s)
         if self._calls < 2:  # the C++ side logs its set-up notes on the first inferences
             with quiet_stderr():
@@ -225,44 +274,70 @@ class PoseEstimator:
         else:
             result = self._landmarker.detect_for_video(image, ts)
         self._calls += 1
+        if self._selector is None:
+            self._selector = SubjectSelector(w, h)
+        cands = candidates_from_result(result, w, h)
+        chosen = self._selector.choose(cands)
         if self._census is not None:
-            self._take_census(frame.time_s, image, rgb)
-        return self._to_frame_pose(result, frame, w, h)
+            chosen = self._take_census(frame.time_s, image, rgb, chosen, w, h)
+        return self._to_frame_pose(chosen, len(cands), frame)
 
-    def _take_census(self, time_s: float, image, rgb: np.ndarray) -> None:
-        """Count the people in view every `census_every_s`: here and now (files: the same counts on every
-        run), or on a worker thread (live: MediaPipe releases the GIL while it runs, so the census uses the
-        other core and never delays a frame; its count arrives a frame or two later)."""
+    def _take_census(self, time_s: float, image, rgb: np.ndarray, tracked: Candidate | None, w: int,
+                     h: int) -> Candidate | None:
+        """Count the people in view every `census_every_s`, and check the tracked subject against that fresh
+        detection (`contradicts`: the tracker is restarted). Here and now (files: the same counts and poses
+        on every run; a contradicted frame takes the fresh pose), or on a worker thread (live: MediaPipe
+        releases the GIL while it runs, so the census uses the other core and never delays a frame; its
+        count and check arrive a frame or two later). Returns the frame's subject."""
         import mediapipe as mp
 
-        job = self._census_job
-        if job is not None and job.done():
-            self._remember_census(job.result())
-            self._census_job = job = None
-        if time_s - self._census_at_s < self.census_every_s or job is not None:
-            return
+        if time_s - self._census_at_s < self.census_every_s or self._census_job is not None:
+            return tracked
         self._census_at_s = time_s
         if not self.census_in_background:
-            self._remember_census(len(self._census.detect(image).pose_landmarks))
-            return
+            fresh = candidates_from_result(self._census.detect(image), w, h)
+            return self._check(fresh, tracked) or tracked
         if self._census_pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._census_pool = ThreadPoolExecutor(1, thread_name_prefix="glutecam-census")
         own = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb.copy())  # the caller may reuse `rgb`
-        self._census_job = self._census_pool.submit(lambda: len(self._census.detect(own).pose_landmarks))
+        self._census_job = (self._census_pool.submit(lambda: candidates_from_result(self._census.detect(own), w, h)),
+                            tracked)
+        return tracked
 
-    def _remember_census(self, count: int) -> None:
+    def _collect_census(self) -> None:
+        job = self._census_job
+        if job is not None and job[0].done():
+            self._census_job = None
+            self._check(job[0].result(), job[1])
+
+    def _check(self, fresh: list[Candidate], tracked: Candidate | None) -> Candidate | None:
+        """Remember a census; when it contradicts the tracked subject, restart the tracker and return the
+        fresh detection of the subject (else None)."""
         # single-image detection misses people now and then: remember the last few censuses
-        self._census_counts = (self._census_counts + [count])[-CENSUS_MEMORY:]
+        self._census_counts = (self._census_counts + [len(fresh)])[-CENSUS_MEMORY:]
+        if tracked is None or not fresh:
+            return None
+        match = nearest(fresh, tracked)
+        if not contradicts(tracked, match):
+            return None
+        self._restart_tracker()
+        return match
 
-    def _to_frame_pose(self, result, frame: Frame, w: int, h: int) -> FramePose:
-        if self._selector is None:
-            self._selector = SubjectSelector(w, h)
-        cands = candidates_from_result(result, w, h)
-        chosen = self._selector.choose(cands)
+    def _restart_tracker(self) -> None:
+        """A new tracking landmarker: its next frame starts from a fresh detection (~80 ms)."""
+        from mediapipe.tasks.python import vision
+
+        with quiet_stderr():
+            self._landmarker.close()
+            self._landmarker = None
+            self._landmarker = vision.PoseLandmarker.create_from_options(self._options(vision.RunningMode.VIDEO))
+        self.tracker_restarts += 1
+
+    def _to_frame_pose(self, chosen: Candidate | None, n_found: int, frame: Frame) -> FramePose:
         census = max(self._census_counts, default=0)
-        n_people = max(len(cands), census)
+        n_people = max(n_found, census)
         if chosen is None:
             return FramePose.missing(frame.index, frame.time_s, census)
         return FramePose(frame.index, frame.time_s, chosen.image_px, chosen.visibility, chosen.presence,

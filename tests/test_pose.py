@@ -160,3 +160,63 @@ def test_the_tracking_landmarker_is_closed_when_the_census_one_cannot_be_created
         with PoseEstimator(census_every_s=1.0):
             pass
     assert [m.closed for m in made] == [True]
+
+
+def _person(upright: bool, width: int = 640, height: int = 480):
+    """A MediaPipe-like result holding one standing person, or the same skeleton head-down (normalised)."""
+    from types import SimpleNamespace
+
+    from glutecam.landmarks import N_LANDMARKS
+
+    y = {L.LEFT_SHOULDER: 0.3, L.RIGHT_SHOULDER: 0.3, L.LEFT_HIP: 0.5, L.RIGHT_HIP: 0.5, L.LEFT_KNEE: 0.65,
+         L.RIGHT_KNEE: 0.65, L.LEFT_ANKLE: 0.8, L.RIGHT_ANKLE: 0.8}
+    points = []
+    for i in range(N_LANDMARKS):
+        yy = y.get(i, 0.2)
+        yy = yy if upright else 1.0 - yy
+        x = 0.53 if i % 2 else 0.47  # left landmarks (odd) on the picture's right: seen from the front
+        points.append(SimpleNamespace(x=x, y=yy, z=0.0, visibility=0.9, presence=0.9))
+    world = [SimpleNamespace(x=p.x - 0.5, y=p.y - 0.5, z=0.0) for p in points]
+    return SimpleNamespace(pose_landmarks=[points], pose_world_landmarks=[world])
+
+
+def test_a_census_that_contradicts_the_tracker_restarts_it(model_ready):
+    """A tracker stuck on a head-down skeleton (MediaPipe's VIDEO mode keeps its rotated crop) is restarted when
+    the once-a-second fresh detection shows the person upright; that frame takes the fresh pose."""
+    from glutecam.pose import PoseEstimator
+    from glutecam.sources import Frame
+
+    frames = [Frame(image=np.zeros((480, 640, 3), np.uint8), index=i, time_s=i / 30, captured_at=0.0) for i in range(40)]
+    with PoseEstimator(max_people=1, census_every_s=1.0) as est:
+        stuck = est._landmarker
+        stuck.detect_for_video = lambda image, ts: _person(upright=False)
+        est._census.detect = lambda image: _person(upright=True)
+        first = est.process(frames[0])  # the census runs on the first frame
+        assert est.tracker_restarts == 1 and est._landmarker is not stuck
+        assert first.image_px[L.LEFT_SHOULDER, 1] < first.image_px[L.LEFT_HIP, 1]  # the fresh, upright pose
+        est._landmarker.detect_for_video = lambda image, ts: _person(upright=True)  # tracking well again
+        for f in frames[1:]:
+            est.process(f)
+        assert est.tracker_restarts == 1  # agreeing censuses (at 1 s) change nothing
+
+
+def test_the_rdl_from_behind_is_not_left_head_down_after_the_hinge(synth_dir, model_ready, tmp_path):
+    """The rendered RDL from behind, re-encoded (H.264, as a phone would): without the census's check MediaPipe
+    read the person head-down from the first hinge to the last (7 s) and two of three reps were lost."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from glutecam.analysers import get_analyser
+
+    src = synth_dir / "rdl_back_drop8_r3.mp4"
+    if not src.is_file():
+        pytest.skip(f"{src} not found")
+    clip = tmp_path / "rdl_back_h264.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(src), "-an", "-c:v", "libx264",
+                    "-crf", "18", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    track = pose_track(clip)
+    shoulders_low = track.xy(L.LEFT_SHOULDER)[:, 1] > track.xy(L.LEFT_HIP)[:, 1] + 50  # head-down by 50+ px
+    assert shoulders_low.sum() < 0.1 * len(track), shoulders_low.sum()
+    res = get_analyser("single-leg-rdl").analyse(track)
+    assert (len(res.set.reps), res.set.view, res.set.side) == (3, "back", "right")

@@ -58,7 +58,7 @@ def test_noise_free_metric_recovers_the_set_angle(key, cam, pose, expected, view
     assert list(m.reasons.get(key, ["", ""])) == ["", ""]
 
 
-@pytest.mark.parametrize("cam, rotation", [("front", 9.0), ("oblique", 6.0)])
+@pytest.mark.parametrize("cam, rotation", [("oblique", 9.0), ("oblique", 6.0)])
 def test_noise_free_pelvis_yaw_change_is_the_set_rotation(cam, rotation):
     camera = lying_camera() if cam == "lying" else camera_for(cam)
     pose = LYING if cam == "lying" else {}
@@ -71,10 +71,13 @@ def test_noise_free_pelvis_yaw_change_is_the_set_rotation(cam, rotation):
     ("pelvis_obliquity_deg", "left_side", "the hip line points at the camera in a side view"),
     ("pelvis_obliquity_deg", "oblique", "the hip line is turned too far out of the image plane in an oblique view"),
     ("pelvis_yaw_deg", "right_side", "in a side view the pelvis turns along the line of sight"),
+    ("pelvis_yaw_deg", "front", "a turn of the pelvis moves the hips along the line of sight, and the pose model's "
+                                "depth from the front reads rotations as large as the fault on clean reps"),
     ("left_fppa_deg", "left_side", "the frontal-plane projection angle needs a front or back view of a standing person"),
     ("right_hip_abduction_deg", "left_side", "in a side view abduction moves the thigh along the line of sight"),
     ("trunk_lean_left_deg", "right_side", "lateral trunk lean needs a front or back view"),
-    ("pelvis_yaw_deg", "back", "from behind, the pose model's depth (which this needs) is unreliable"),
+    ("pelvis_yaw_deg", "back", "a turn of the pelvis moves the hips along the line of sight, and from behind the "
+                               "pose model's depth does not follow it"),
     ("right_knee_flexion_deg", "back", "from behind, the pose model's depth (which this needs) is unreliable"),
 ])
 def test_metric_invalid_for_the_view_is_nan_with_a_reason(key, cam, reason):

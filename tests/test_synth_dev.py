@@ -22,8 +22,9 @@ HINGE_HIDES = ("with the trunk hinged beyond 45 deg the pose model does not foll
 #: (from behind, true joints would show the drop, but MediaPipe loses the pelvis there: see docs/accuracy.md)
 NOT_JUDGED = {"rdl_left_drop8_r23": "the hip line points at the camera in a side view",
               "rdl_front_clean": HINGE_HIDES, "rdl_back_drop8_r3": HINGE_HIDES}
-#: faults the clip's camera cannot show: (metric, reason) - rotation needs depth, not trusted from behind
-UNSEEN = {"bss_back_rot8_r2": ("pelvis_rotation_deg", "from behind, the pose model's depth (which this needs) is unreliable"),
+#: faults the clip's camera cannot show: (metric, reason) - a turn is along the line of sight from behind
+UNSEEN = {"bss_back_rot8_r2": ("pelvis_rotation_deg", "a turn of the pelvis moves the hips along the line of sight, "
+                                                      "and from behind the pose model's depth does not follow it"),
           # true joints would show it, but MediaPipe's depth does not (docs/accuracy.md), so it is not measured
           "slha_front_flex20_r2": ("hip_flexion_deg", "lying facing the camera the top leg drifts forward along the "
                                                       "line of sight, and the pose model's depth there does not "

@@ -119,6 +119,35 @@ def test_working_side_found_automatically(side):
     assert get_analyser("split-squat").analyse(clip.track).set.side == side
 
 
+def test_working_side_is_voted_in_the_sets_view_only():
+    """Frames seen from another side than most of the set (the model swapped left and right, as at the bottom
+    of an RDL hinge filmed from behind) do not vote, however many they are; live counts the same way."""
+    from glutecam.analysers.base import Analyser
+    from glutecam.analysers.live import LiveAnalyser
+
+    views = np.array(["back"] * 30 + ["front"] * 25 + ["none"] * 5, dtype=object)
+    evidence = np.r_[np.full(10, 1.0), np.zeros(20), np.full(25, -1.0), np.full(5, np.nan)]  # back: left
+    assert Analyser.side_from_evidence(evidence, views) == "left"
+    assert Analyser.side_from_evidence(np.zeros(60), views) is None
+    live = LiveAnalyser(get_analyser("single-leg-rdl"))
+    for v, e in zip(views, evidence):
+        live._vote(v, e)
+    assert live.side == "left"
+
+
+def test_a_person_small_in_the_picture_is_warned_about(drop_clip):
+    """Under 180 px from shoulders to ankles the pelvis measures lose accuracy (docs/accuracy.md): said once."""
+    import dataclasses
+
+    def warnings(scale):
+        track = dataclasses.replace(drop_clip.track, image_px=drop_clip.track.image_px * scale)
+        return [w for w in get_analyser("split-squat").analyse(track).set.warnings if "small in the picture" in w]
+
+    span = float(np.nanpercentile(np.ptp(drop_clip.track.image_px[:, [11, 12, 23, 24, 25, 26, 27, 28], 1], axis=1), 90))
+    assert warnings(1.0) == [] and span > 180
+    assert len(warnings(150 / span)) == 1 and "about 150 px" in warnings(150 / span)[0]
+
+
 def test_config_thresholds_are_used(tmp_path, drop_clip):
     p = tmp_path / "c.toml"
     p.write_text("[split-squat.faults]\npelvic_drop = { threshold = 9.0, major = 14.0 }\n")

@@ -296,7 +296,7 @@ class ArrayLive(LiveAnalyser):
         up_xy, up_m = reference_up(views, image)
         m = measure(image, world, views, up_xy, up_m, a.pelvis_estimator, signal_world_m=world_all)
         if not self._side_locked:
-            self._evidence += float(np.nansum(a.side_evidence(m, views)))
+            self._vote(str(views[0]), float(np.nansum(a.side_evidence(m, views))))
         side = self.side
         drive = a.drive(m, side, self._drive_state)
         was_active = self.counter.active

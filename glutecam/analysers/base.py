@@ -20,7 +20,7 @@ from glutecam.analysers.live import LiveAnalyser
 from glutecam.config import Config, ExerciseConfig, load_config
 from glutecam.filters import body_extent, butterworth_zero_lag, fill_gaps, gate_by_visibility, reject_glitches
 from glutecam.metrics.columns import Measured, measure
-from glutecam.metrics.pelvis import PelvisEstimator, estimate_pelvis
+from glutecam.metrics.pelvis import MIN_BODY_SPAN_PX, PelvisEstimator, body_span_px, estimate_pelvis
 from glutecam.reps import Hysteresis, RepWindow, find_reps, rep_numbers, rep_phases
 from glutecam.results import RepResult, SetResult, Side
 from glutecam.track import PoseTrack
@@ -90,6 +90,13 @@ def clean_world_ungated(track: PoseTrack, config: Config, fps: float) -> np.ndar
     return _smoothed(_without_glitches(track, config, gate=False)[1], config, fps)
 
 
+def _standing_span_px(image_xy: np.ndarray) -> float | None:
+    """The person's size at full stretch: the 90th percentile of `body_span_px` (None without a whole body)."""
+    span = body_span_px(image_xy)
+    span = span[np.isfinite(span)]
+    return float(np.percentile(span, 90)) if len(span) else None
+
+
 class Analyser:
     """One exercise. Subclasses set the class attributes and implement `side_evidence` and `drive`."""
 
@@ -135,8 +142,14 @@ class Analyser:
         return side if self.free_is_working else other(side)
 
     @staticmethod
-    def side_from_evidence(evidence: np.ndarray) -> Side | None:
-        total = float(np.nansum(evidence))
+    def side_from_evidence(evidence: np.ndarray, views: np.ndarray) -> Side | None:
+        """The working side: the sign of the evidence summed over the frames seen in the set's view. Frames the
+        pose model sees from another side than most of the set usually have left and right swapped (a
+        single-leg RDL filmed from behind reads as from the front at the bottom of a hinge): on the rendered
+        RDL from behind and its mirror image, all frames voted for the right leg both times, the set's view
+        for the true one both times."""
+        views = np.asarray(views, dtype=object)
+        total = float(np.nansum(np.asarray(evidence, dtype=np.float64)[views == set_view(views)]))
         return None if total == 0 else "left" if total > 0 else "right"
 
     def columns(self, m: Measured, views: np.ndarray, side: Side | None, baseline: Baseline,
@@ -176,7 +189,7 @@ class Analyser:
         up_xy, up_m = reference_up(views, image_xy)
         m = measure(image_xy, world, views, up_xy, up_m, self.pelvis_estimator, signal_world_m=world_all)
         side_source = "user" if side else "auto"
-        side = side or self.side_from_evidence(self.side_evidence(m, views))
+        side = side or self.side_from_evidence(self.side_evidence(m, views), views)
         drive = self.drive(m, side, self.new_drive_state())
         windows = find_reps(time_s, drive, self.hysteresis)
         rep_col = rep_numbers(n, windows)
@@ -200,15 +213,22 @@ class Analyser:
             summary={**set_summary(reps, cfg.judge.set_fault_fraction),
                      "baseline": {"source": baseline.source, "start_s": baseline.start_s, "end_s": baseline.end_s}},
             not_measured=[nm for k in METRIC_COLUMNS for nm in not_measured_spans(k, reasons[k], time_s)],
-            warnings=self.set_warnings(view, side, baseline, reps, pelvis_seen=bool(usable.any())),
+            warnings=self.set_warnings(view, side, baseline, reps, pelvis_seen=bool(usable.any()),
+                                       span_px=_standing_span_px(image_xy)),
         )
         return Analysis(set=result, frames=frames, reasons=reasons, baseline=baseline)
 
     def set_warnings(self, view: str, side: Side | None, baseline: Baseline, reps: list[RepResult],
-                     pelvis_seen: bool = True) -> list[str]:
+                     pelvis_seen: bool = True, span_px: float | None = None) -> list[str]:
+        """What the user should know about the set. `span_px`: the person's size in the picture (shoulders to
+        ankles at full stretch, `body_span_px`)."""
         out = self.view_warnings(view)
         if view == NO_VIEW:
             return out
+        if span_px is not None and span_px < MIN_BODY_SPAN_PX:
+            out.append(f"the person is small in the picture (shoulders to ankles about {span_px:.0f} px; at least "
+                       f"{MIN_BODY_SPAN_PX:.0f} is needed for the pelvis measures, else clean reps read a degree "
+                       "or more of false drop): film closer or at a higher resolution")
         if side is None:
             out.append("could not tell the working side; pass --side left or --side right")
         if not baseline.ready and pelvis_seen:

@@ -36,7 +36,7 @@ from glutecam.metrics.pelvis import pelvic_drop_deg_1, pelvis_rotation_deg_1
 from glutecam.reps import RepCounter, RepWindow
 from glutecam.results import Fault, RepResult, Side
 from glutecam.track import FramePose
-from glutecam.view import ViewSmoother, classify_view_1, reference_up_1
+from glutecam.view import NO_VIEW, ViewSmoother, classify_view_1, reference_up_1
 
 if TYPE_CHECKING:  # pragma: no cover
     from glutecam.analysers.base import Analyser
@@ -143,7 +143,8 @@ class LiveAnalyser:
         self._views = ViewSmoother(max(1, round(cfg.view.smooth_s * self.fps)))
         self.counter = RepCounter(analyser.hysteresis, analyser.phase_names)
         self._baseline = BaselineCollector(max(1, round(cfg.baseline.window_s * self.fps)), cfg.baseline.min_frames)
-        self._evidence = 0.0
+        self._evidence: dict[str, float] = {}  # working-side evidence summed per view
+        self._view_counts: dict[str, int] = {}  # frames per view (not `none`), until the side is settled
         self._drive_state = analyser.new_drive_state()
         self._side_locked = side is not None
         self._own_columns = type(analyser).columns is Analyser.columns  # else the analyser's, on (1,) arrays
@@ -157,7 +158,19 @@ class LiveAnalyser:
     def side(self) -> Side | None:
         if self.user_side is not None:
             return self.user_side
-        return None if self._evidence == 0 else "left" if self._evidence > 0 else "right"
+        counted = self._evidence.get(self._main_view(), 0.0)  # as `Analyser.side_from_evidence`: the set's view
+        return None if counted == 0 else "left" if counted > 0 else "right"
+
+    def _vote(self, view: str, evidence: float) -> None:
+        """One frame's working-side evidence (+ left, - right, NaN none), counted under its view."""
+        if view != NO_VIEW:
+            self._view_counts[view] = self._view_counts.get(view, 0) + 1
+        if evidence == evidence:  # `np.nansum`
+            self._evidence[view] = self._evidence.get(view, 0.0) + evidence
+
+    def _main_view(self) -> str:
+        """The most common view so far among frames with a person (`set_view` of the frames seen)."""
+        return max(self._view_counts, key=self._view_counts.__getitem__) if self._view_counts else NO_VIEW
 
     def reset_baseline(self) -> None:
         """Forget the neutral baseline and capture it again from the next still frames between reps."""
@@ -192,9 +205,7 @@ class LiveAnalyser:
         m, views = measured_1(values, m_reasons), np.array([view], dtype=object)
 
         if not self._side_locked:
-            evidence = float(a.side_evidence(m, views)[0])
-            if evidence == evidence:  # `np.nansum`
-                self._evidence += evidence
+            self._vote(view, float(a.side_evidence(m, views)[0]))
         side = self.side
         drive = a.drive(m, side, self._drive_state)
         was_active = self.counter.active

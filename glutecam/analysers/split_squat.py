@@ -2,7 +2,8 @@
 
 Driving signal: knee flexion of the front leg. Working side: the foot on the floor (the rear one is up on
 the bench), or without a bench the leg whose hip is more flexed (the front hip is flexed throughout the
-split stance, the rear one extended). Best seen from in front or behind.
+split stance, the rear one extended); from behind neither shows, so there the user names it. Best seen from
+in front (or from behind with `--side`).
 """
 
 from __future__ import annotations
@@ -22,11 +23,9 @@ SIDE_EVIDENCE_DEG = 15.0
 #: Ankle height difference (m) that counts as evidence of which foot is on the floor (the other on a bench,
 #: or lifted behind in an RDL).
 ANKLE_EVIDENCE_M = 0.15
-#: Knee flexion difference between the legs (deg) that counts as evidence of which foot is on the bench:
-#: the rear knee is bent 60-90 deg more at the top of a Bulgarian split squat and 20-30 deg more at the
-#: bottom; MediaPipe's leg prior shrinks that to 5-15 deg from behind but keeps its sign (rendered clips:
-#: 81% of frames beyond 5 deg, none the wrong way).
-KNEE_EVIDENCE_DEG = 5.0
+#: Why the front leg is not found from behind, and what to do.
+BEHIND_NO_SIDE = ("could not tell which leg is in front: from behind the pose model draws both legs of a split "
+                  "stance alike; pass --side left or --side right (the front leg), or film from the front")
 
 PELVIS_RULES = (
     FaultRule("pelvic_drop", "pelvic_drop_deg", "pelvis dropped {value:.0f} deg on the {free} side (limit {threshold:.0f})"),
@@ -52,13 +51,6 @@ def leg_with_lower_ankle(m: Measured, min_diff_m: float = ANKLE_EVIDENCE_M) -> n
     the camera's up, which the pose model gets right from any side), -1 for the reverse, 0 otherwise."""
     d = m["world_right_ankle_height_m"] - m["world_left_ankle_height_m"]
     return np.where(np.isfinite(d) & (np.abs(d) >= min_diff_m), np.sign(d), 0.0)
-
-
-def leg_with_less_knee_flexion(m: Measured, min_diff_deg: float = KNEE_EVIDENCE_DEG) -> np.ndarray:
-    """(T,) +1 where the left knee is bent at least `min_diff_deg` less than the right (world landmarks, a
-    3-D angle, so the same from any side), -1 for the reverse, 0 otherwise."""
-    d = m["world_right_knee_flexion_deg"] - m["world_left_knee_flexion_deg"]
-    return np.where(np.isfinite(d) & (np.abs(d) >= min_diff_deg), np.sign(d), 0.0)
 
 
 def working_leg_evidence(m: Measured, views: np.ndarray) -> np.ndarray:
@@ -93,12 +85,19 @@ class SplitSquat(Analyser):
     )
 
     def side_evidence(self, m: Measured, views: np.ndarray) -> np.ndarray:
-        """`working_leg_evidence`, else the straighter knee: with the rear foot up on a bench behind, the
-        rear knee is the more bent one throughout the rep. Seen from behind MediaPipe draws both legs
-        almost alike (feet at one height, knees barely visible) and its depth (hip flexion) is not
-        trusted, so this is the evidence left there; from the front all three agree."""
-        first = working_leg_evidence(m, views)
-        return np.where(first != 0, first, leg_with_less_knee_flexion(m))
+        """`working_leg_evidence`. Seen from behind MediaPipe draws both legs of a split stance almost alike
+        (feet at one height, knees barely visible) and its depth (hip flexion) is not trusted, so from behind
+        the front leg is not found: the user says which it is (`--side`). (The rear knee is bent more, but
+        from behind the model's world knees read the right knee 7-10 deg more bent whichever leg is in front,
+        on the rendered clip and its mirror image.)"""
+        return working_leg_evidence(m, views)
+
+    def set_warnings(self, view, side, baseline, reps, pelvis_seen: bool = True,
+                     span_px: float | None = None) -> list[str]:
+        out = super().set_warnings(view, side, baseline, reps, pelvis_seen, span_px)
+        if side is None and view == "back":
+            out = [BEHIND_NO_SIDE if w.startswith("could not tell the working side") else w for w in out]
+        return out
 
     def drive(self, m: Measured, side: Side | None, state: object = None) -> np.ndarray:
         if side is None:

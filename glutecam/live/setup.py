@@ -2,8 +2,9 @@
 
 `check_setup(pose, exercise, frame_size_wh)` judges one frame, in this order: someone is there; the whole
 body (shoulders to feet) is in the picture and big enough; the camera sees them from a direction that suits
-the exercise (front or back for the split squat; from behind or slightly to the side for the single-leg
-RDL; lying on their side and facing the camera for side-lying abduction); shoulders and hips are clearly
+the exercise (front or back for the split squat, back only when the user named the front leg; from behind or
+slightly to the side for the single-leg RDL; lying on their side and facing the camera for side-lying
+abduction); shoulders and hips are clearly
 visible. `SetupGuide` smooths the view over a few frames and declares the set-up done once every check has
 passed for `hold_s` seconds without a break.
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from glutecam.landmarks import Landmark
+from glutecam.metrics.pelvis import MIN_BODY_SPAN_PX
 from glutecam.track import FramePose
 from glutecam.view import LYING, NO_VIEW, ViewSmoother, classify_views
 
@@ -49,6 +51,7 @@ class SetupLimits:
 
     margin: float = 0.01  # a landmark nearer the edge than this is treated as cut off
     min_extent: float = 0.3  # the body (shoulders to feet) spans at least this share of the frame
+    min_span_px: float = MIN_BODY_SPAN_PX  # ... and at least this many pixels (the pelvis measures' resolution)
     fits_span: float = 0.5  # cut off yet longer than this share of the frame: too close (else aim the camera)
     min_presence: float = 0.5  # a body point less present than this is taken to be outside the picture
     min_visibility: float = 0.5  # shoulders and hips at least this visible (MediaPipe's default cut)
@@ -150,11 +153,15 @@ def check_setup(pose: FramePose, exercise: str, frame_size_wh: tuple[int, int], 
             return SetupCheck(False, "cut_off", f"Step to your {step}: you are at the edge of the picture", view)
         return SetupCheck(False, "cut_off", "Move the camera so all of you is in the middle of the picture", view)
     extent = max((hi[0] - lo[0]) / w, (hi[1] - lo[1]) / h)
-    if extent < limits.min_extent:
+    if extent < limits.min_extent or max(hi - lo) < limits.min_span_px:
         return SetupCheck(False, "too_far", "Come closer to the camera", view)
     suited = frozenset(suited_views) if suited_views else SUITED_VIEWS.get(exercise, frozenset())
     if suited and view not in suited:
         return SetupCheck(False, "view", _view_instruction(exercise, view, side), view)
+    if exercise == "split-squat" and view == "back" and side is None:
+        # from behind the pose model draws both legs alike: the front leg cannot be found (SplitSquat)
+        return SetupCheck(False, "view", "Turn to face the camera: from behind I can't tell which leg is in "
+                                         "front (or start again with --side)", view)
     if lying_ex and lying:
         top, head = _lying_geometry(xy)
         if side and top != side:

@@ -60,7 +60,10 @@ SOURCES: dict[str, dict[str, str]] = {
     # cos(40) sin(flexion), so the drift shortens it in the image by 2.5% (the rendered truth agrees), less
     # than the model's rep-to-rep thigh-length noise. So it is not measured there.
     "hip_flexion_deg": {v: s for v, s in _DEPTH.items() if v not in LYING},
-    "knee_flexion_deg": dict(_DEPTH),
+    # From the front the bent knee points at the camera: the angle comes from the world landmarks' depth, which
+    # read rendered split-squat knees of 88-94 deg as 80-97 deg with the right leg in front but 68-74 deg with
+    # the left leg in front (mirrored renderings), and a 22 deg RDL stance knee as 18-32 deg.
+    "knee_flexion_deg": {v: s for v, s in _DEPTH.items() if v != "front"},
     "fppa_deg": {"front": "image", "back": "image"},
     "trunk_lean_deg": {**_OBL, "oblique": "world"},
     "trunk_forward_lean_deg": {"left_side": "image", "right_side": "image", "front": "world", "oblique": "world"},
@@ -82,7 +85,9 @@ _WHY: dict[str, dict[str, str]] = {
     "hip_flexion_deg": {"back": BEHIND,
                         "lying": "lying facing the camera the top leg drifts forward along the line of sight, "
                                  "and the pose model's depth there does not follow it"},
-    "knee_flexion_deg": {"back": BEHIND},
+    "knee_flexion_deg": {"back": BEHIND,
+                         "front": "from the front the bent knee points along the line of sight, and the pose "
+                                  "model's depth there misreads it by up to 20 deg"},
     "fppa_deg": {"*": "the frontal-plane projection angle needs a front or back view of a standing person"},
     "trunk_lean_deg": {"*": "lateral trunk lean needs a front or back view"},
     "trunk_forward_lean_deg": {"back": BEHIND, "*": "forward trunk lean is not defined for a person lying down"},

@@ -72,12 +72,15 @@ class SplitSquat(Analyser):
     suited_views = FRONTAL
     view_advice = "film from in front or from behind so the pelvis faces the camera"
     rules = PELVIS_RULES + (
-        FaultRule("short_range", "drive_deg", "front knee bent only {value:.0f} deg (aim for {threshold:.0f})",
+        # the knee angle as measured, not the driving signal (which counts reps from the world angle in any
+        # view): from the front and behind its depth errors (up to 20-35 deg) exceed the 20 deg the judgment
+        # needs, so depth is judged only where the knee is seen side-on
+        FaultRule("short_range", "knee_flexion_deg", "front knee bent only {value:.0f} deg (aim for {threshold:.0f})",
                   kind="range"),
         TEMPO_RULE,
     )
     measures = (
-        MeasureSpec("peak_knee_flexion_deg", "drive_deg"),
+        MeasureSpec("peak_knee_flexion_deg", "knee_flexion_deg"),
         MeasureSpec("peak_hip_flexion_deg", "hip_flexion_deg"),
         MeasureSpec("peak_fppa_deg", "fppa_deg"),
         MeasureSpec("peak_trunk_lean_deg", "trunk_lean_deg", "extreme"),

@@ -83,6 +83,13 @@ def build_columns(m: Measured, views: np.ndarray, side: Side | None, free: Side 
             why[key] = np.where(m.reasons[f"left_{key}"] == NO_PERSON, NO_PERSON, blank)
         else:
             why[key] = m.reasons[f"{side}_{key}"]
+    # the frontal-plane knee angle is read from the hip landmark too, and by the leg's label: where the pelvis
+    # is hidden, or the model may have swapped the legs, it goes (clean RDL reps filmed from behind read 4-22
+    # deg of FPPA at the bottom of the hinge across renderings of one clip)
+    fppa_why = np.where(hidden & (why["fppa_deg"] == ""), hidden_why, why["fppa_deg"])
+    fppa_why = np.where(changed & (fppa_why == ""), VIEW_CHANGED, fppa_why)
+    vals["fppa_deg"] = np.where(fppa_why == "", vals["fppa_deg"], np.nan)
+    why["fppa_deg"] = fppa_why
     # lateral trunk lean is read across the hip line, signed by its left and right: where the pelvis is
     # hidden, or the model may have swapped the sides, it goes too
     lean_why = m.reasons["trunk_lean_left_deg"]

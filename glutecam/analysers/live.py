@@ -90,6 +90,9 @@ def columns_1(values: dict[str, float], reasons: dict[str, str], view: str, side
             why[key] = NO_PERSON if reasons[f"left_{key}"] == NO_PERSON else ""
         else:
             why[key] = reasons[f"{side}_{key}"]
+    fppa_why = why["fppa_deg"] or (hidden_why if hidden else "") or (VIEW_CHANGED if changed else "")
+    if fppa_why:  # as `build_columns`: read from the hip landmark and the leg's label
+        vals["fppa_deg"], why["fppa_deg"] = nan, fppa_why
     lean_why = reasons["trunk_lean_left_deg"]
     if hidden and not lean_why:
         lean_why = hidden_why

@@ -39,9 +39,10 @@ SUITED_VIEWS: dict[str, frozenset[str]] = {
 
 
 #: What even a suited view cannot show, told to the person once the set-up is done (see docs/accuracy.md:
-#: from behind, the pose model loses the pelvis past a ~45 deg hinge, and no other camera does better).
+#: from behind, the pose model loses the pelvis, and with it the knee's frontal-plane angle, past a ~45 deg hinge,
+#: and no other camera does better).
 VIEW_LIMITS: dict[str, str] = {
-    "single-leg-rdl": "Your hips are checked in the upper half of each hinge only",
+    "single-leg-rdl": "Your hips and knees are checked in the upper half of each hinge only",
 }
 
 

@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-people", type=int, default=1, help="as `glutecam analyse --max-people` (default 1)")
     ap.add_argument("--stride", type=int, default=1, help="as `glutecam analyse --stride`: every n-th frame")
     ap.add_argument("--model", default=None, help="as `glutecam analyse --model` (default: full)")
+    ap.add_argument("--per-rep", action="store_true",
+                    help="also the drop (side-lying: hike) each kind of rep held, and faults the truth lacks")
     args = ap.parse_args(argv)
 
     clips = V.find_clips(args.dir)
@@ -123,12 +125,19 @@ def main(argv: list[str] | None = None) -> int:
             measure = functools.partial(V.estimator_measurer, calibration=IDENTITY)
         else:
             measure = V.estimator_measurer
-        scores = [V.score_clip(gt, measure(tracks[gt.name], gt)) for gt in clips]
+        measured = {gt.name: measure(tracks[gt.name], gt) for gt in clips}
+        scores = [V.score_clip(gt, measured[gt.name]) for gt in clips]
         title = f"{scores[0].source if scores else ''} ({args.measurer})"
+        notes = {n: m.notes for n, m in measured.items() if m.notes and m.source == "analysers"}
+        for n, said in notes.items():
+            print(f"  note: {n}: {'; '.join(said)}")
+        out["notes"] = notes
 
     rows = V.summarise(scores)
     print(f"\n{title}: {len(clips)} clips from {args.dir}\n")
     print(V.format_table(rows))
+    if args.per_rep:
+        print("\n" + V.format_rep_readings(scores))
     out["title"] = title
     out["rows"] = [r.as_dict() for r in rows]
     out["per_clip"] = [r.as_dict() for r in V.summarise_per_clip(scores)]

@@ -175,6 +175,10 @@ class MeasuredRep:
     fault_codes: set[str]
     drop_measured: bool = True  # False: the pelvic drop was "not measured" in this rep (view, occlusion)
     unmeasured: frozenset[str] = frozenset()  # other fault codes whose measure the view left empty in this rep
+    # the largest pelvic drop (+) and hike (as a positive number) the rep held for the judge's hold, deg, as
+    # the pelvic_drop / hip_hike rules compare them with their threshold (None: never held that long)
+    drop_held_deg: float | None = None
+    hike_held_deg: float | None = None
 
 
 @dataclass
@@ -201,18 +205,35 @@ def _align(values: np.ndarray, frame_index: np.ndarray, truth_frames: np.ndarray
 
 
 def analyser_measurer(track, gt: GroundTruth, pelvis_estimator=None) -> Measurement:
-    """Measure with the product's analyser for the clip's exercise (side found automatically);
-    `pelvis_estimator` replaces the analysers' default (`glutecam.metrics.pelvis.PelvisEstimator`)."""
+    """Measure with the product's analyser for the clip's exercise (side found automatically; where the
+    analyser cannot tell it and asks for `--side`, as from behind a split squat, the clip's true working side
+    is passed, as the user would, and a note says so); `pelvis_estimator` replaces the analysers' default
+    (`glutecam.metrics.pelvis.PelvisEstimator`)."""
     from glutecam.analysers import get_analyser
 
     kw = {} if pelvis_estimator is None else {"pelvis_estimator": pelvis_estimator}
-    res = get_analyser(gt.exercise, **kw).analyse(track, side=None)
+    analyser = get_analyser(gt.exercise, **kw)
+    res = analyser.analyse(track, side=None)
+    notes = []
+    if res.set.side is None and any("--side" in w for w in res.set.warnings) and gt.working_side in ("left", "right"):
+        res = analyser.analyse(track, side=gt.working_side)
+        notes.append(f"working side not found (the analysis asked for --side): given as {gt.working_side}")
     frames = res.frames
     drop = np.asarray(frames["pelvic_drop_deg"], dtype=np.float64)
+    hold = max(1, int(round(analyser.config.judge.min_hold_s * track.fps)))
+    t = np.asarray(track.time_s, dtype=np.float64)
+
+    def held(r, sign: float) -> float | None:
+        from glutecam.analysers.judge import sustained_peak
+
+        value, k = sustained_peak(sign * drop[(t >= r.start_s - 1e-6) & (t <= r.end_s + 1e-6)], hold)
+        return None if k < 0 else round(value, 2)
+
     reps = [MeasuredRep(float(r.start_s), float(r.end_s), {f.code for f in r.faults},
                         drop_measured=r.peak_pelvic_drop_deg is not None,
-                        unmeasured=_unmeasured_codes(r)) for r in res.set.reps]
-    return Measurement(_align(drop, track.frame_index, gt.frame), reps, "analysers")
+                        unmeasured=_unmeasured_codes(r), drop_held_deg=held(r, 1.0), hike_held_deg=held(r, -1.0))
+            for r in res.set.reps]
+    return Measurement(_align(drop, track.frame_index, gt.frame), reps, "analysers", notes=notes)
 
 
 #: Threshold and hold used by `estimator_measurer` (issue 3's starting points: 5 deg held 0.1 s).
@@ -283,6 +304,8 @@ class ClipScore:
     reps_measured: int | None
     fault_matches: list[tuple[str, bool, bool, float, bool]]  # (code, in truth, flagged, amplitude, measurable)
     source: str
+    # per truth rep: (rep, label, drop held, hike held, codes flagged) of the measured rep matched to it
+    rep_readings: list[tuple[int, str, float | None, float | None, list[str]]] = field(default_factory=list)
 
 
 def _match_reps(gt: GroundTruth, reps: list[MeasuredRep]) -> list[MeasuredRep | None]:
@@ -307,10 +330,12 @@ def score_clip(gt: GroundTruth, m: Measurement, codes: Iterable[str] | None = No
     clean_vals = m.drop_deg[clean]
     judged = set(codes) if codes is not None else (
         {"pelvic_drop", "hip_hike"} if m.source == "estimator" else set(SCORED_CODES))
-    matches = []
+    matches, readings = [], []
     if m.reps is not None:
         for r, mr in zip(gt.reps, _match_reps(gt, m.reps)):
             measured = mr.fault_codes if mr is not None else set()
+            readings.append((r.index, r.label, mr.drop_held_deg if mr else None, mr.hike_held_deg if mr else None,
+                             sorted(measured)))
             for c in sorted(judged):
                 measurable = mr is None or ((mr.drop_measured or c not in DROP_CODES) and c not in mr.unmeasured)
                 matches.append((c, c in r.faults, c in measured, float(r.faults.get(c, 0.0)), measurable))
@@ -319,7 +344,7 @@ def score_clip(gt: GroundTruth, m: Measurement, codes: Iterable[str] | None = No
         true_drop_deg=gt.drop_deg[big], measured_drop_deg=m.drop_deg[big],
         clean_abs_deg=np.abs(clean_vals[np.isfinite(clean_vals)]), clean_frames=int(clean.sum()),
         reps_true=len(gt.reps), reps_measured=(None if m.source == "estimator" or m.reps is None else len(m.reps)),
-        fault_matches=matches, source=m.source,
+        fault_matches=matches, source=m.source, rep_readings=readings,
     )
 
 
@@ -485,6 +510,36 @@ def fit_calibration(samples: list[FitSample], base=None, lifts: Iterable[float] 
         den += float(t[m] @ t[m])
     gain = float(np.clip(num / den, 0.2, 1.2)) if den > 0 else 1.0
     return replace(base, gain=gain, thigh_lift=best_lift, fitted_on=tuple(s.name for s in samples))
+
+
+def format_rep_readings(scores: list[ClipScore]) -> str:
+    """Markdown: per exercise and view, the range of the drop (or, side-lying, the hike) each kind of truth rep
+    held for the judge's hold, and any rep whose flagged codes the truth does not have."""
+    groups: dict[tuple[str, str], dict[str, list[float]]] = {}
+    odd = []
+    for s in scores:
+        sign_hike = s.exercise == "side-lying-abduction"
+        for index, label, drop, hike, codes in s.rep_readings:
+            value = hike if sign_hike else drop
+            groups.setdefault((s.exercise, s.view), {}).setdefault(label, []).append(
+                float("nan") if value is None else value)
+            truth = set(fault_codes(label))
+            extra = [c for c in codes if c not in truth and c in SCORED_CODES + ("knee_valgus", "short_range")]
+            if extra:
+                odd.append(f"{s.name} rep {index} ({label}): {', '.join(extra)}")
+    lines = ["| exercise | view | reading | per kind of rep: min-max (reps; not measured) |", "| --- | --- | --- | --- |"]
+    for (ex, view), kinds in sorted(groups.items()):
+        parts = []
+        for label, vals in sorted(kinds.items()):
+            v = np.array(vals)
+            ok = v[np.isfinite(v)]
+            rng = f"{ok.min():.1f}-{ok.max():.1f}" if len(ok) else "-"
+            parts.append(f"{label} {rng} ({len(v)}; {int((~np.isfinite(v)).sum())})")
+        what = "hike" if ex == "side-lying-abduction" else "drop"
+        lines.append(f"| {ex} | {view} | {what} held | {'; '.join(parts)} |")
+    lines.append("")
+    lines.append("Reps flagged with a code their truth does not have: " + ("; ".join(odd) if odd else "none"))
+    return "\n".join(lines)
 
 
 def summarise_per_clip(scores: list[ClipScore]) -> list[GroupRow]:

@@ -107,6 +107,29 @@ def test_a_half_reading_and_a_missed_fault_are_scored_as_such(tmp_path):
     assert row.faults["pelvic_drop"]["fp"] == 1
 
 
+def test_per_rep_readings_give_each_kind_of_rep_its_range_and_name_faults_the_truth_lacks(tmp_path):
+    drops = [0.0] * 10 + [8.0] * 10 + [0.0] * 20
+    gt = _tiny_truth(tmp_path, drops, [0] * 10 + [1] * 10 + [2] * 10 + [3] * 10)
+    m = V.Measurement(gt.drop_deg, [V.MeasuredRep(10 / 30, 20 / 30, {"pelvic_drop"}, drop_held_deg=7.5),
+                                    V.MeasuredRep(20 / 30, 30 / 30, {"pelvic_drop"}, drop_held_deg=5.4),
+                                    V.MeasuredRep(30 / 30, 40 / 30, set(), drop_held_deg=None)], "analysers")
+    score = V.score_clip(gt, m)
+    assert [r[:3] for r in score.rep_readings] == [(1, "drop+8", 7.5), (2, "clean", 5.4), (3, "clean", None)]
+    text = V.format_rep_readings([score])
+    assert "| split-squat | front | drop held | clean 5.4-5.4 (2; 1); drop+8 7.5-7.5 (1; 0) |" in text
+    assert text.endswith("Reps flagged with a code their truth does not have: clip rep 2 (clean): pelvic_drop")
+
+
+@pytest.mark.model
+def test_where_the_analysis_asks_for_the_side_the_true_one_is_given_and_said(synth_dir, track_of):
+    """From behind a split squat's front leg is not found (the user is told to pass --side): validation does
+    what the user would, and notes it."""
+    gt = V.read_ground_truth(synth_dir / "bss_back_rot8_r2.json")
+    m = V.analyser_measurer(track_of(gt.video), gt)
+    assert m.notes == ["working side not found (the analysis asked for --side): given as left"]
+    assert len(m.reps) == 3
+
+
 def test_reads_the_shared_ground_truth_format(synth_dir):
     clips = {c.name: c for c in V.find_clips(synth_dir)}
     gt = clips["slha_front_hike8_r3"]

@@ -162,7 +162,7 @@ def test_the_tracking_landmarker_is_closed_when_the_census_one_cannot_be_created
     assert [m.closed for m in made] == [True]
 
 
-def _person(upright: bool, width: int = 640, height: int = 480):
+def _landmarker_result(upright: bool):
     """A MediaPipe-like result holding one standing person, or the same skeleton head-down (normalised)."""
     from types import SimpleNamespace
 
@@ -189,12 +189,12 @@ def test_a_census_that_contradicts_the_tracker_restarts_it(model_ready):
     frames = [Frame(image=np.zeros((480, 640, 3), np.uint8), index=i, time_s=i / 30, captured_at=0.0) for i in range(40)]
     with PoseEstimator(max_people=1, census_every_s=1.0) as est:
         stuck = est._landmarker
-        stuck.detect_for_video = lambda image, ts: _person(upright=False)
-        est._census.detect = lambda image: _person(upright=True)
+        stuck.detect_for_video = lambda image, ts: _landmarker_result(upright=False)
+        est._census.detect = lambda image: _landmarker_result(upright=True)
         first = est.process(frames[0])  # the census runs on the first frame
         assert est.tracker_restarts == 1 and est._landmarker is not stuck
         assert first.image_px[L.LEFT_SHOULDER, 1] < first.image_px[L.LEFT_HIP, 1]  # the fresh, upright pose
-        est._landmarker.detect_for_video = lambda image, ts: _person(upright=True)  # tracking well again
+        est._landmarker.detect_for_video = lambda image, ts: _landmarker_result(upright=True)  # tracking well again
         for f in frames[1:]:
             est.process(f)
         assert est.tracker_restarts == 1  # agreeing censuses (at 1 s) change nothing

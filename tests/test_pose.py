@@ -180,23 +180,32 @@ def _landmarker_result(upright: bool):
     return SimpleNamespace(pose_landmarks=[points], pose_world_landmarks=[world])
 
 
-def test_a_census_that_contradicts_the_tracker_restarts_it(model_ready):
+@pytest.mark.parametrize("background", [False, True])
+def test_a_census_that_contradicts_the_tracker_restarts_it(model_ready, background):
     """A tracker stuck on a head-down skeleton (MediaPipe's VIDEO mode keeps its rotated crop) is restarted when
-    the once-a-second fresh detection shows the person upright; that frame takes the fresh pose."""
+    the once-a-second fresh detection shows the person upright. Files: that frame takes the fresh pose. Live
+    (census on a worker thread): the restart comes before the next frame once the census is in."""
     from glutecam.pose import PoseEstimator
     from glutecam.sources import Frame
 
     frames = [Frame(image=np.zeros((480, 640, 3), np.uint8), index=i, time_s=i / 30, captured_at=0.0) for i in range(40)]
-    with PoseEstimator(max_people=1, census_every_s=1.0) as est:
+    with PoseEstimator(max_people=1, census_every_s=1.0, census_in_background=background) as est:
         stuck = est._landmarker
         stuck.detect_for_video = lambda image, ts: _landmarker_result(upright=False)
         est._census.detect = lambda image: _landmarker_result(upright=True)
         first = est.process(frames[0])  # the census runs on the first frame
+        if background:
+            assert first.image_px[L.LEFT_SHOULDER, 1] > first.image_px[L.LEFT_HIP, 1]  # the stuck pose, for now
+            est._census_job[0].result()
+            est.process(frames[1])
+        else:
+            assert first.image_px[L.LEFT_SHOULDER, 1] < first.image_px[L.LEFT_HIP, 1]  # the fresh, upright pose
         assert est.tracker_restarts == 1 and est._landmarker is not stuck
-        assert first.image_px[L.LEFT_SHOULDER, 1] < first.image_px[L.LEFT_HIP, 1]  # the fresh, upright pose
         est._landmarker.detect_for_video = lambda image, ts: _landmarker_result(upright=True)  # tracking well again
-        for f in frames[1:]:
+        for f in frames[2:]:
             est.process(f)
+        if background and est._census_job is not None:
+            est._census_job[0].result()
         assert est.tracker_restarts == 1  # agreeing censuses (at 1 s) change nothing
 
 

@@ -210,6 +210,7 @@ def analyser_measurer(track, gt: GroundTruth, pelvis_estimator=None) -> Measurem
     is passed, as the user would, and a note says so); `pelvis_estimator` replaces the analysers' default
     (`glutecam.metrics.pelvis.PelvisEstimator`)."""
     from glutecam.analysers import get_analyser
+    from glutecam.analysers.judge import sustained_peak
 
     kw = {} if pelvis_estimator is None else {"pelvis_estimator": pelvis_estimator}
     analyser = get_analyser(gt.exercise, **kw)
@@ -224,8 +225,6 @@ def analyser_measurer(track, gt: GroundTruth, pelvis_estimator=None) -> Measurem
     t = np.asarray(track.time_s, dtype=np.float64)
 
     def held(r, sign: float) -> float | None:
-        from glutecam.analysers.judge import sustained_peak
-
         value, k = sustained_peak(sign * drop[(t >= r.start_s - 1e-6) & (t <= r.end_s + 1e-6)], hold)
         return None if k < 0 else round(value, 2)
 
@@ -524,7 +523,7 @@ def format_rep_readings(scores: list[ClipScore]) -> str:
             groups.setdefault((s.exercise, s.view), {}).setdefault(label, []).append(
                 float("nan") if value is None else value)
             truth = set(fault_codes(label))
-            extra = [c for c in codes if c not in truth and c in SCORED_CODES + ("knee_valgus", "short_range")]
+            extra = [c for c in codes if c not in truth]
             if extra:
                 odd.append(f"{s.name} rep {index} ({label}): {', '.join(extra)}")
     lines = ["| exercise | view | reading | per kind of rep: min-max (reps; not measured) |", "| --- | --- | --- | --- |"]

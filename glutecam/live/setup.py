@@ -4,9 +4,8 @@
 body (shoulders to feet) is in the picture and big enough; the camera sees them from a direction that suits
 the exercise (front or back for the split squat, back only when the user named the front leg; from behind or
 slightly to the side for the single-leg RDL; lying on their side and facing the camera for side-lying
-abduction); shoulders and hips are clearly
-visible. `SetupGuide` smooths the view over a few frames and declares the set-up done once every check has
-passed for `hold_s` seconds without a break.
+abduction); shoulders and hips are clearly visible. `SetupGuide` smooths the view over a few frames and
+declares the set-up done once every check has passed for `hold_s` seconds without a break.
 
 "Left" and "right" in instructions are the person's own, except "head to the left/right of the picture".
 """
@@ -39,8 +38,8 @@ SUITED_VIEWS: dict[str, frozenset[str]] = {
 
 
 #: What even a suited view cannot show, told to the person once the set-up is done (see docs/accuracy.md:
-#: from behind, the pose model loses the pelvis, and with it the knee's frontal-plane angle, past a ~45 deg hinge,
-#: and no other camera does better).
+#: from behind, the pose model loses the pelvis, and with it the knee's frontal-plane angle, past a ~45 deg
+#: hinge, and no other camera does better).
 VIEW_LIMITS: dict[str, str] = {
     "single-leg-rdl": "Your hips and knees are checked in the upper half of each hinge only",
 }

@@ -43,7 +43,7 @@ def variants(w: int, h: int) -> dict[str, tuple[np.ndarray, tuple[int, int], str
     th = math.radians(5.0)  # ffmpeg's rotate turns clockwise on screen (y down)
     c, s = math.cos(th), math.sin(th)
     roll = np.array([[c, -s, w / 2 - c * w / 2 + s * h / 2], [s, c, h / 2 - s * w / 2 - c * h / 2]])
-    shift = round(w * 0.19)
+    shift = 3 * w // 16  # 120 px of a 640 px picture
     return {
         "copy": (np.array([[1.0, 0, 0], [0, 1, 0]]), (w, h), "null"),
         "mirror": (np.array([[-1.0, 0, w], [0, 1, 0]]), (w, h), "hflip"),
@@ -86,6 +86,7 @@ def inside(d: dict, size: tuple[int, int]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import av
     import imageio_ffmpeg
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -100,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for clip in clips:
         data = json.loads(clip.read_text())
-        size = data["meta"].get("camera", {}).get("size") or [640, 480]
-        table = variants(int(size[0]), int(size[1]))
+        with av.open(str(clip.with_suffix(".mp4"))) as video:
+            ctx = video.streams.video[0].codec_context
+            table = variants(ctx.width, ctx.height)
         for name in args.names or list(table):
             a, out_size, vf = table[name]
             d = transformed_truth(data, name, a)

@@ -330,9 +330,9 @@ class PoseEstimator:
         from mediapipe.tasks.python import vision
 
         with quiet_stderr():
+            fresh = vision.PoseLandmarker.create_from_options(self._options(vision.RunningMode.VIDEO))
             self._landmarker.close()
-            self._landmarker = None
-            self._landmarker = vision.PoseLandmarker.create_from_options(self._options(vision.RunningMode.VIDEO))
+        self._landmarker = fresh
         self.tracker_restarts += 1
 
     def _to_frame_pose(self, chosen: Candidate | None, n_found: int, frame: Frame) -> FramePose:

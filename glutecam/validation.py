@@ -210,18 +210,19 @@ def analyser_measurer(track, gt: GroundTruth, pelvis_estimator=None) -> Measurem
     is passed, as the user would, and a note says so); `pelvis_estimator` replaces the analysers' default
     (`glutecam.metrics.pelvis.PelvisEstimator`)."""
     from glutecam.analysers import get_analyser
+    from glutecam.analysers.base import effective_fps
     from glutecam.analysers.judge import sustained_peak
 
     kw = {} if pelvis_estimator is None else {"pelvis_estimator": pelvis_estimator}
     analyser = get_analyser(gt.exercise, **kw)
     res = analyser.analyse(track, side=None)
     notes = []
-    if res.set.side is None and any("--side" in w for w in res.set.warnings) and gt.working_side in ("left", "right"):
+    if res.set.side is None and res.set.view != "none" and gt.working_side in ("left", "right"):
         res = analyser.analyse(track, side=gt.working_side)
         notes.append(f"working side not found (the analysis asked for --side): given as {gt.working_side}")
     frames = res.frames
     drop = np.asarray(frames["pelvic_drop_deg"], dtype=np.float64)
-    hold = max(1, int(round(analyser.config.judge.min_hold_s * track.fps)))
+    hold = max(1, int(round(analyser.config.judge.min_hold_s * effective_fps(track))))  # as Analyser.judge
     t = np.asarray(track.time_s, dtype=np.float64)
 
     def held(r, sign: float) -> float | None:

@@ -218,6 +218,10 @@ class Analyser:
         )
         return Analysis(set=result, frames=frames, reasons=reasons, baseline=baseline)
 
+    def side_unknown_warning(self, view: str) -> str:
+        """What to tell the user when the working side could not be found in `view`."""
+        return "could not tell the working side; pass --side left or --side right"
+
     def set_warnings(self, view: str, side: Side | None, baseline: Baseline, reps: list[RepResult],
                      pelvis_seen: bool = True, span_px: float | None = None) -> list[str]:
         """What the user should know about the set. `span_px`: the person's size in the picture (shoulders to
@@ -230,7 +234,7 @@ class Analyser:
                        f"{MIN_BODY_SPAN_PX:.0f} is needed for the pelvis measures, else clean reps read a degree "
                        "or more of false drop): film closer or at a higher resolution")
         if side is None:
-            out.append("could not tell the working side; pass --side left or --side right")
+            out.append(self.side_unknown_warning(view))
         if not baseline.ready and pelvis_seen:
             out.append("no still moment outside the reps, so there is no neutral baseline and pelvic drop and "
                        "rotation were not measured: hold still for a second before the first rep")

@@ -13,10 +13,9 @@ from typing import ClassVar
 import numpy as np
 
 from glutecam.analysers.base import Analyser
-from glutecam.analysers.baseline import Baseline
 from glutecam.analysers.judge import FaultRule, MeasureSpec
 from glutecam.metrics.columns import Measured
-from glutecam.results import RepResult, Side
+from glutecam.results import Side
 from glutecam.view import FRONTAL
 
 #: Hip flexion difference between the legs (deg) that counts as evidence of which leg is in front.
@@ -96,12 +95,8 @@ class SplitSquat(Analyser):
         on the rendered clip and its mirror image.)"""
         return working_leg_evidence(m, views)
 
-    def set_warnings(self, view: str, side: Side | None, baseline: Baseline, reps: list[RepResult],
-                     pelvis_seen: bool = True, span_px: float | None = None) -> list[str]:
-        out = super().set_warnings(view, side, baseline, reps, pelvis_seen, span_px)
-        if side is None and view == "back":
-            out = [BEHIND_NO_SIDE if w.startswith("could not tell the working side") else w for w in out]
-        return out
+    def side_unknown_warning(self, view: str) -> str:
+        return BEHIND_NO_SIDE if view == "back" else super().side_unknown_warning(view)
 
     def drive(self, m: Measured, side: Side | None, state: object = None) -> np.ndarray:
         if side is None:

@@ -37,6 +37,14 @@ SUITED_VIEWS: dict[str, frozenset[str]] = {
 }
 
 
+#: Suited views where the working side cannot be found, so `--side` must name it; else this instruction (the
+#: split squat from behind: the pose model draws both legs alike, see `SplitSquat.side_evidence`).
+NEEDS_SIDE: dict[str, dict[str, str]] = {
+    "split-squat": {"back": "Turn to face the camera: from behind I can't tell which leg is in front "
+                            "(or start again with --side)"},
+}
+
+
 #: What even a suited view cannot show, told to the person once the set-up is done (see docs/accuracy.md:
 #: from behind, the pose model loses the pelvis, and with it the knee's frontal-plane angle, past a ~45 deg
 #: hinge, and no other camera does better).
@@ -158,10 +166,8 @@ def check_setup(pose: FramePose, exercise: str, frame_size_wh: tuple[int, int], 
     suited = frozenset(suited_views) if suited_views else SUITED_VIEWS.get(exercise, frozenset())
     if suited and view not in suited:
         return SetupCheck(False, "view", _view_instruction(exercise, view, side), view)
-    if exercise == "split-squat" and view == "back" and side is None:
-        # from behind the pose model draws both legs alike: the front leg cannot be found (SplitSquat)
-        return SetupCheck(False, "view", "Turn to face the camera: from behind I can't tell which leg is in "
-                                         "front (or start again with --side)", view)
+    if side is None and view in NEEDS_SIDE.get(exercise, {}):
+        return SetupCheck(False, "view", NEEDS_SIDE[exercise][view], view)
     if lying_ex and lying:
         top, head = _lying_geometry(xy)
         if side and top != side:

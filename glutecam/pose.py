@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from glutecam.landmarks import N_LANDMARKS, Landmark
+from glutecam.mediapipe_import import import_mediapipe
 from glutecam.models import FoundModel, resolve_model
 from glutecam.sources import Frame
 from glutecam.track import FramePose
@@ -210,6 +211,7 @@ class PoseEstimator:
         self.tracker_restarts = 0  # times a census contradicted the tracked subject (see `contradicts`)
 
     def _options(self, running_mode, num_poses: int | None = None):
+        import_mediapipe()
         from mediapipe.tasks.python import BaseOptions, vision
 
         return vision.PoseLandmarkerOptions(
@@ -222,6 +224,7 @@ class PoseEstimator:
         )
 
     def __enter__(self) -> "PoseEstimator":
+        import_mediapipe()  # without its audio tasks and matplotlib: 0.4 s less before the first frame
         from mediapipe.tasks.python import vision
 
         with quiet_stderr():

@@ -524,8 +524,9 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
 
     # The analysers and the report take a second of CPU to import (scipy.signal, jinja2). Imported on a thread
     # while pass 1 ran, they slowed inference (MediaPipe retakes the GIL around each call into C: 24-25 ms a
-    # frame against 23.3 for 600 1768x994 frames); imported while MediaPipe and the model load (its C calls
-    # leave the GIL free), they add 0.5 s to the load and save about 1 s of inference.
+    # frame against 23.3 for 600 1768x994 frames); started while MediaPipe and the model load (its C calls
+    # leave the GIL free), they save about 1 s of inference. Since MediaPipe's own import is lean
+    # (glutecam.mediapipe_import) they end ~0.7 s into pass 1; waiting for them first was no faster.
     warm = _Background(_make_analyser, opts.exercise, config)
     # the decoding process starts up while the model loads
     with ProcessDecodedSource(source, rgb=True, jpegs=jpegs).start() as frames, \

@@ -151,7 +151,8 @@ def stopped_early_reason(stopped_early: str) -> str:
 
 
 def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, opts: AnalyseOptions,
-                  interrupted: bool, stopped_early: str | None, analysis) -> dict[str, Any]:
+                  interrupted: bool, stopped_early: str | None, analysis,
+                  tracker_restarts_s: list[float] = ()) -> dict[str, Any]:
     n = len(track)
     detected = track.detected
     others = int(np.sum(track.n_people > 1))
@@ -165,6 +166,11 @@ def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, op
                     else "the largest and most central at the start, then the nearest to where they were")
         warnings.append(f"other people were in view in {others} of {n} frames; the analysis follows one subject "
                         f"({followed})")
+    if tracker_restarts_s:
+        at = ", ".join(f"{t:.1f} s" for t in tracker_restarts_s)
+        warnings.append(f"the pose model's tracking was restarted at {at}: a fresh detection of the person "
+                        f"disagreed with the tracked skeleton, so the second before "
+                        f"{'it' if len(tracker_restarts_s) == 1 else 'each'} may be misread")
     if interrupted:
         warnings.append(f"interrupted by the user after {n} frames; results cover those frames only")
     if stopped_early:
@@ -188,6 +194,7 @@ def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, op
         "frames_with_person": int(detected.sum()),
         "frames_with_other_people": others,
         "max_people_in_view": int(track.n_people.max()) if n else 0,
+        "tracker_restarts_s": [round(float(t), 3) for t in tracker_restarts_s],
         "interrupted": interrupted,
         "complete": not interrupted and stopped_early is None,
         "stopped_early": stopped_early,
@@ -535,6 +542,7 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
         track, interrupted, t = run_pose(source, estimator, progress, stop, frames,
                                          on_pose=clip.add if clip is not None else None)
         model = estimator.model
+        restarts_s = list(estimator.tracker_restarts_s)
     analyser = warm.result()
     timings.update(t)
     timings["pass1_s"] = time.perf_counter() - t0
@@ -549,7 +557,7 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
                                          frame_columns(track, analysis.frames if analysis else None))
     if analysis is not None:
         result.outputs["reps"] = write_json_atomic(out_dir / "reps.json", analysis.set.to_dict())
-    summary = build_summary(track, source, model, opts, interrupted, source.error, analysis)
+    summary = build_summary(track, source, model, opts, interrupted, source.error, analysis, restarts_s)
     result.summary = summary
     summary["outputs"] = {k: v.name for k, v in result.outputs.items()}
     if config is not None and opts.exercise:  # the thresholds in force, for the report

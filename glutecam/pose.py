@@ -208,7 +208,8 @@ class PoseEstimator:
         self._selector: SubjectSelector | None = None
         self._last_ts_ms = -1
         self._calls = 0
-        self.tracker_restarts = 0  # times a census contradicted the tracked subject (see `contradicts`)
+        # source times (s) of the frames whose census contradicted the tracked subject (see `contradicts`)
+        self.tracker_restarts_s: list[float] = []
 
     def _options(self, running_mode, num_poses: int | None = None):
         import_mediapipe()
@@ -299,13 +300,14 @@ class PoseEstimator:
         self._census_at_s = time_s
         if not self.census_in_background:
             fresh = candidates_from_result(self._census.detect(image), w, h)
-            return self._check(fresh, tracked) or tracked
+            return self._check(fresh, tracked, time_s) or tracked
         if self._census_pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._census_pool = ThreadPoolExecutor(1, thread_name_prefix="glutecam-census")
         own = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb.copy())  # the caller may reuse `rgb`
         self._census_job = (self._census_pool.submit(lambda: candidates_from_result(self._census.detect(own), w, h)),
+                            time_s,
                             tracked)
         return tracked
 
@@ -313,11 +315,11 @@ class PoseEstimator:
         job = self._census_job
         if job is not None and job[0].done():
             self._census_job = None
-            self._check(job[0].result(), job[1])
+            self._check(job[0].result(), job[2], job[1])
 
-    def _check(self, fresh: list[Candidate], tracked: Candidate | None) -> Candidate | None:
-        """Remember a census; when it contradicts the tracked subject, restart the tracker and return the
-        fresh detection of the subject (else None)."""
+    def _check(self, fresh: list[Candidate], tracked: Candidate | None, time_s: float) -> Candidate | None:
+        """Remember a census (of the frame at `time_s`); when it contradicts the tracked subject, restart the
+        tracker and return the fresh detection of the subject (else None)."""
         # single-image detection misses people now and then: remember the last few censuses
         self._census_counts = (self._census_counts + [len(fresh)])[-CENSUS_MEMORY:]
         if tracked is None or not fresh:
@@ -326,6 +328,7 @@ class PoseEstimator:
         if not contradicts(tracked, match):
             return None
         self._restart_tracker()
+        self.tracker_restarts_s.append(float(time_s))
         return match
 
     def _restart_tracker(self) -> None:
@@ -336,7 +339,11 @@ class PoseEstimator:
             fresh = vision.PoseLandmarker.create_from_options(self._options(vision.RunningMode.VIDEO))
             self._landmarker.close()
         self._landmarker = fresh
-        self.tracker_restarts += 1
+
+    @property
+    def tracker_restarts(self) -> int:
+        """How many times the tracker was restarted."""
+        return len(self.tracker_restarts_s)
 
     def _to_frame_pose(self, chosen: Candidate | None, n_found: int, frame: Frame) -> FramePose:
         census = max(self._census_counts, default=0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,7 +152,7 @@ def stopped_early_reason(stopped_early: str) -> str:
 
 def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, opts: AnalyseOptions,
                   interrupted: bool, stopped_early: str | None, analysis,
-                  tracker_restarts_s: list[float] = ()) -> dict[str, Any]:
+                  tracker_restarts_s: Sequence[float] = ()) -> dict[str, Any]:
     n = len(track)
     detected = track.detected
     others = int(np.sum(track.n_people > 1))

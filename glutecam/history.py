@@ -31,6 +31,7 @@ import json
 import os
 import sqlite3
 import statistics
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -114,8 +115,7 @@ def connect(path: str | Path | None = None) -> sqlite3.Connection:
         raise HistoryError(f"{path}: cannot open the history database ({exc})") from None
     try:
         con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        con.execute("PRAGMA journal_mode = WAL")  # may stay in another mode (e.g. on a network file system):
-        # still correct, only less concurrent
+        _use_wal(con)
         con.execute("PRAGMA foreign_keys = ON")
         con.execute("PRAGMA synchronous = NORMAL")
         _migrate(con, path)
@@ -127,6 +127,31 @@ def connect(path: str | Path | None = None) -> sqlite3.Connection:
         raise
     con.row_factory = sqlite3.Row
     return con
+
+
+#: How long `_use_wal` retries converting a new file to WAL while other processes hold it, seconds.
+WAL_RETRY_S = 5.0
+
+
+def _use_wal(con: sqlite3.Connection) -> None:
+    """Put the database in WAL mode (readers and one writer at once), a lasting property of the file.
+    Converting needs the file to itself and SQLite does not wait for that (no busy handler: several processes
+    opening a new history at once got "database is locked"), so the conversion is retried for `WAL_RETRY_S`;
+    a file that stays in another mode (still busy, or a network file system) is still correct, only less
+    concurrent."""
+    deadline, pause = time.monotonic() + WAL_RETRY_S, 0.005
+    while True:
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                con.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(pause)
+            pause = min(2 * pause, 0.1)
 
 
 def _migrate(con: sqlite3.Connection, path: Path) -> None:

@@ -118,6 +118,23 @@ def _writer(args):
     return worker
 
 
+def test_opening_a_new_history_another_process_holds_waits_for_it(tmp_path):
+    """Converting a new file to WAL needs it to itself, and SQLite does not wait for that: a glutecam opening
+    the history while another one creates it got "database is locked" at once (1 in 80 opens of 8 processes
+    racing on a new file). Now it retries until the other lets go."""
+    import threading
+
+    db = tmp_path / "h.sqlite"
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # what another process's migration holds
+    threading.Timer(0.3, lambda: other.execute("ROLLBACK")).start()
+    con = connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.close()
+    other.close()
+
+
 def test_concurrent_writers_do_not_corrupt_the_database(tmp_path):
     db = str(tmp_path / "h.sqlite")  # not created yet: the workers race to create and migrate it too
     with multiprocessing.get_context("spawn").Pool(4) as pool:

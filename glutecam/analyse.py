@@ -25,7 +25,7 @@ from glutecam import __version__
 from glutecam.annotate import Annotator, Overlay
 from glutecam.clip_worker import ClipWorker, ClipWorkerFailed, gop_frames
 from glutecam.landmarks import Landmark
-from glutecam.pose import PoseEstimator
+from glutecam.pose import PoseEstimator, tracker_restarts_warning
 from glutecam.files import write_json_atomic
 from glutecam.interrupts import StopRequest, stop_on_signals
 from glutecam.decode_worker import ProcessDecodedSource
@@ -167,10 +167,7 @@ def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, op
         warnings.append(f"other people were in view in {others} of {n} frames; the analysis follows one subject "
                         f"({followed})")
     if tracker_restarts_s:
-        at = ", ".join(f"{t:.1f} s" for t in tracker_restarts_s)
-        warnings.append(f"the pose model's tracking was restarted at {at}: a fresh detection of the person "
-                        f"disagreed with the tracked skeleton, so the second before "
-                        f"{'it' if len(tracker_restarts_s) == 1 else 'each'} may be misread")
+        warnings.append(tracker_restarts_warning(tracker_restarts_s))
     if interrupted:
         warnings.append(f"interrupted by the user after {n} frames; results cover those frames only")
     if stopped_early:

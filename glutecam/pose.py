@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,6 +169,15 @@ class SubjectSelector:
         x0, y0, x1, y1 = best.bbox_xyxy()
         self._last_size = max(y1 - y0, x1 - x0, 1.0)
         return best
+
+
+def tracker_restarts_warning(times_s: Sequence[float]) -> str | None:
+    """The user's warning for the tracker's restarts at `times_s` (source seconds), or None without any."""
+    if not times_s:
+        return None
+    at = ", ".join(f"{t:.1f} s" for t in times_s)
+    return (f"the pose model's tracking was restarted at {at}: a fresh detection of the person disagreed with "
+            f"the tracked skeleton, so the second before {'it' if len(times_s) == 1 else 'each'} may be misread")
 
 
 class PoseEstimator:

@@ -74,6 +74,7 @@ def test_a_set_is_coached_from_setup_to_summary(tmp_path, track, synth_dir):
     result, display = run(tmp_path, track)
     truth = json.loads((synth_dir / f"{CLIP}.json").read_text())["meta"]["reps"]
     assert result.stop_reason == "end of the video" and result.summary["complete"]
+    assert result.summary["tracker_restarts_s"] == []
     assert [r.index for r in result.reps] == [1, 2, 3]
     assert [r.verdict for r in result.reps] == ["good", "fault", "fault"]
     assert all(r.side == "right" for r in result.reps)
@@ -149,6 +150,23 @@ def test_the_rdl_set_up_says_the_hips_are_checked_in_the_upper_hinge_only(tmp_pa
     assert len(done) == 1 and "upper half of each hinge" in done[0]["view_limit"]
     assert sound.said.count(done[0]["view_limit"]) == 1
     assert len(result.reps) == 3
+
+
+def test_the_summary_says_when_the_pose_tracker_was_restarted(tmp_path, track):
+    class RestartingPose(TrackPose):  # as PoseEstimator when a census contradicts its tracker at 2 s
+        tracker_restarts_s: list[float] = []
+
+        def process(self, frame):
+            if frame.index == 60:
+                self.tracker_restarts_s = [frame.time_s]
+            return super().process(frame)
+
+    session = LiveSession(Frames(len(track)), RestartingPose(track), get_analyser("split-squat"), MemoryDisplay(keep=1),
+                          tmp_path, LiveOptions("split-squat", setup_hold_s=0.3), (640, 480), 30.0)
+    summary = session.run().summary
+    assert summary["tracker_restarts_s"] == [2.0]
+    assert any("tracking was restarted at 2.0 s" in w for w in summary["warnings"])
+    assert json.loads((tmp_path / "summary.json").read_text())["tracker_restarts_s"] == [2.0]
 
 
 @pytest.mark.parametrize("pause, resume, n_reps", [

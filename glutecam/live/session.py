@@ -37,7 +37,7 @@ from glutecam.live.hud import Hud, LiveAnnotator
 from glutecam.live.setup import SUITED_VIEWS, VIEW_LIMITS, SetupGuide
 from glutecam.live.sound import NoSound, Sound
 from glutecam.live.writer import SessionWriter
-from glutecam.pose import quiet_stderr
+from glutecam.pose import quiet_stderr, tracker_restarts_warning
 from glutecam.prefetch import prefetch
 from glutecam.sources import Frame
 from glutecam.track import FramePose
@@ -558,6 +558,9 @@ class LiveSession:
                             "so no cues were given")
         if stop_reason.startswith("the source stopped"):
             warnings.append(stop_reason)
+        restarts_s = list(getattr(self.pose_model, "tracker_restarts_s", ()))  # PoseEstimator's; test models lack it
+        if restarts_s:
+            warnings.append(tracker_restarts_warning(restarts_s))
         summary = {
             "glutecam_version": __version__,
             "mode": "live",
@@ -580,6 +583,7 @@ class LiveSession:
             "setup_done_s": self.events["setup_done_s"],
             "counting_from_s": self.events["counting_s"],
             "cues_shown": len(self.cues),
+            "tracker_restarts_s": [round(float(t), 3) for t in restarts_s],
             "set": ({"side": set_result.side, "side_source": set_result.side_source, "view": set_result.view,
                      **set_result.summary} if set_result is not None else None),
             "warnings": warnings,

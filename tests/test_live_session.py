@@ -13,7 +13,7 @@ import pytest
 
 from glutecam.analysers import get_analyser
 from glutecam.live.display import MemoryDisplay
-from glutecam.live.session import LiveOptions, LiveSession, NewestFrames
+from glutecam.live.session import LiveOptions, LiveSession, NewestFrames, freshest
 from glutecam.live.sound import NoSound
 from glutecam.sources import Frame
 from glutecam.track import FramePose, PoseTrack
@@ -315,6 +315,35 @@ def test_newest_frames_skips_what_a_slow_loop_cannot_take(tmp_path):
         time.sleep(0.05)  # a loop 5 times slower than the camera
     assert got == sorted(got) and got[-1] == 29  # in order, and the last frame is always delivered
     assert len(got) < 15 and len(got) + src.dropped == 30
+
+
+def test_a_model_slower_than_the_camera_waits_for_the_next_frame_rather_than_take_a_stale_one():
+    """A camera every 100 ms, giving its newest frame (or, with none new, the next when it is captured); a model
+    that takes 130 ms (a fake clock). Taken as they come, frames reach the model up to 90 ms old; `freshest`
+    passes over those more than half an interval old for the next one, so none is older than 50 ms."""
+    def run(fresh: bool):
+        now, skipped = [0.0], []
+
+        def camera():
+            last = -1
+            while (i := max(last + 1, int(now[0] / 0.1 + 1e-9))) < 20:
+                now[0], last = max(now[0], i * 0.1), i
+                yield Frame(np.zeros((4, 4, 3), np.uint8), i, i * 0.1, i * 0.1)
+
+        frames = freshest(camera(), 0.05, clock=lambda: now[0], on_skip=lambda: skipped.append(1)) if fresh \
+            else camera()
+        ages = []
+        for frame in frames:
+            ages.append((frame.index, round(now[0] - frame.captured_at, 3)))
+            now[0] += 0.13  # inference
+        return ages, len(skipped)
+
+    plain, _ = run(fresh=False)
+    assert max(age for _, age in plain) == pytest.approx(0.09)
+    fresh, skipped = run(fresh=True)
+    assert max(age for _, age in fresh) <= 0.05
+    assert [i for i, _ in fresh] == sorted(i for i, _ in fresh) and fresh[-1][0] == 19  # in order, to the end
+    assert skipped > 0 and len(fresh) < len(plain)  # the price: fewer frames posed
 
 
 @pytest.mark.model

@@ -146,6 +146,25 @@ class NewestFrames:
                 close()
 
 
+def freshest(frames: Iterable[Frame], max_age_s: float, clock: Callable[[], float] = time.monotonic,
+             may_pass_over: Callable[[Frame], bool] = lambda frame: True,
+             on_skip: Callable[[], None] = lambda: None) -> Iterator[Frame]:
+    """`frames` as a pose model slower than the camera should take them: a frame already more than
+    `max_age_s` old when it is taken (on `clock`, against its `captured_at`) is passed over for the next
+    one, which is then due soon, unless `may_pass_over(frame)` says no; `on_skip` counts them. With the model slower
+    than the camera, the newest frame is on average half a frame interval old when the model is free; with
+    `max_age_s` half an interval, that age drops to an eighth of an interval for an eighth of an interval of
+    waiting. A faster model always finds its frame just captured, and nothing is passed over."""
+    it = iter(frames)
+    for frame in it:
+        if clock() - frame.captured_at > max_age_s and may_pass_over(frame):
+            following = next(it, None)
+            if following is not None:  # else the source has ended: the last frame is still worth a pose
+                on_skip()
+                frame = following
+        yield frame
+
+
 def raw_obliquity_deg(pose: FramePose) -> float:
     """The hip line's angle in the image, + = the person's left hip higher (docs/outputs.md)."""
     l, r = pose.image_px[Landmark.LEFT_HIP], pose.image_px[Landmark.RIGHT_HIP]
@@ -211,6 +230,7 @@ class LiveSession:
         self._setup_bad_since: float | None = None
         self._last_said = ("", -math.inf)
         self.frames_seen = 0
+        self.frames_passed_over = 0  # by the pose model for a fresher one (`freshest`)
         self._inferred = 0  # frames the pose model has seen
         self.events: dict[str, float | None] = {"setup_done_s": None, "counting_s": None}
         self.effective_fps = self.source_fps
@@ -292,7 +312,9 @@ class LiveSession:
         model already works on the newest next one. The loop then takes frames at the model's pace instead
         of the model's plus the drawing's, so when those together are about the camera's frame interval, a
         frame no longer waits for most of an interval before it is taken. Stale frames are still dropped by
-        the source, never queued; at most one posed frame waits here. While paused, frames pass unposed."""
+        the source, never queued; at most one posed frame waits here; a model slower than the camera waits
+        for the next frame rather than take one over half an interval old (`freshest`). While paused,
+        frames pass unposed."""
         def posed(frame: Frame) -> tuple[Frame, tuple[FramePose, float] | None]:
             if self.paused:  # shown paused, without a skeleton: the model rests
                 return frame, None
@@ -300,7 +322,12 @@ class LiveSession:
             pose = self._infer(frame)
             return frame, (pose, (time.perf_counter() - c0) * 1e3)
 
-        return prefetch(map(posed, self.source), maxsize=1)
+        def passed_over() -> None:
+            self.frames_passed_over += 1
+
+        frames = freshest(self.source, 0.5 / self.source_fps, may_pass_over=lambda frame: not self.paused,
+                          on_skip=passed_over)
+        return prefetch(map(posed, frames), maxsize=1)
 
     def step(self, frame: Frame, posed: tuple[FramePose, float] | None = None) -> None:
         """Analyse, draw and show one frame. `posed`: its pose and the inference's ms, when already run."""
@@ -439,7 +466,7 @@ class LiveSession:
             med = lat[len(lat) // 2] if lat else math.nan
             fps = ((len(self._loop_times) - 1) / (self._loop_times[-1] - self._loop_times[0])
                    if len(self._loop_times) > 1 and self._loop_times[-1] > self._loop_times[0] else math.nan)
-            dropped = getattr(self.source, "dropped", 0)
+            dropped = getattr(self.source, "dropped", 0) + self.frames_passed_over
             last_ms = {k: (v[-1] if v else math.nan) for k, v in self._stage_ms.items()}
             debug = [f"capture->display {med:.0f} ms  {fps:.1f} fps  dropped {dropped}",
                      f"pose {last_ms['pose']:.0f}  analyse {last_ms['analyse']:.1f}  "
@@ -548,6 +575,8 @@ class LiveSession:
                                    reps=list(self.reps), summary={**summary, "mode": "live"}, warnings=warnings)
         lat = self.latencies_ms
         dropped = getattr(self.source, "dropped", None)
+        if dropped is not None or self.frames_passed_over:
+            dropped = (dropped or 0) + self.frames_passed_over
         warnings = list(set_result.warnings) if set_result is not None else []
         if self.events["setup_done_s"] is None and self.options.setup:
             said = self._setup_said.most_common(1)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -171,13 +173,19 @@ class SubjectSelector:
         return best
 
 
-def tracker_restarts_warning(times_s: Sequence[float]) -> str | None:
-    """The user's warning for the tracker's restarts at `times_s` (source seconds), or None without any."""
-    if not times_s:
-        return None
+def tracker_restarts_warning(times_s: Sequence[float]) -> str:
+    """The user's warning for the tracker's restarts at `times_s` (source seconds; at least one)."""
     at = ", ".join(f"{t:.1f} s" for t in times_s)
     return (f"the pose model's tracking was restarted at {at}: a fresh detection of the person disagreed with "
             f"the tracked skeleton, so the second before {'it' if len(times_s) == 1 else 'each'} may be misread")
+
+
+class _CensusJob(NamedTuple):
+    """A census running on the worker thread: its candidates to come, and the frame's time and tracked subject."""
+
+    future: Future
+    time_s: float
+    tracked: Candidate | None
 
 
 class PoseEstimator:
@@ -210,7 +218,7 @@ class PoseEstimator:
         self.census_in_background = census_in_background
         self._census = None
         self._census_pool = None  # one worker thread when the census runs in the background
-        self._census_job = None
+        self._census_job: _CensusJob | None = None
         self._census_at_s = -np.inf
         self._census_counts: list[int] = []  # the last CENSUS_MEMORY counts, newest last
         self._conf = (min_detection_confidence, min_tracking_confidence)
@@ -222,7 +230,6 @@ class PoseEstimator:
         self.tracker_restarts_s: list[float] = []
 
     def _options(self, running_mode, num_poses: int | None = None):
-        import_mediapipe()
         from mediapipe.tasks.python import BaseOptions, vision
 
         return vision.PoseLandmarkerOptions(
@@ -316,16 +323,15 @@ class PoseEstimator:
 
             self._census_pool = ThreadPoolExecutor(1, thread_name_prefix="glutecam-census")
         own = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb.copy())  # the caller may reuse `rgb`
-        self._census_job = (self._census_pool.submit(lambda: candidates_from_result(self._census.detect(own), w, h)),
-                            time_s,
-                            tracked)
+        self._census_job = _CensusJob(
+            self._census_pool.submit(lambda: candidates_from_result(self._census.detect(own), w, h)), time_s, tracked)
         return tracked
 
     def _collect_census(self) -> None:
         job = self._census_job
-        if job is not None and job[0].done():
+        if job is not None and job.future.done():
             self._census_job = None
-            self._check(job[0].result(), job[2], job[1])
+            self._check(job.future.result(), job.tracked, job.time_s)
 
     def _check(self, fresh: list[Candidate], tracked: Candidate | None, time_s: float) -> Candidate | None:
         """Remember a census (of the frame at `time_s`); when it contradicts the tracked subject, restart the

@@ -222,7 +222,7 @@ def analyser_measurer(track, gt: GroundTruth, pelvis_estimator=None) -> Measurem
         notes.append(f"working side not found (the analysis asked for --side): given as {gt.working_side}")
     frames = res.frames
     drop = np.asarray(frames["pelvic_drop_deg"], dtype=np.float64)
-    hold = max(1, int(round(analyser.config.judge.min_hold_s * effective_fps(track))))  # as Analyser.judge
+    hold = analyser.hold_frames(effective_fps(track))  # as the analysis judges its reps
     t = np.asarray(track.time_s, dtype=np.float64)
 
     def held(r, sign: float) -> float | None:
@@ -527,7 +527,8 @@ def format_rep_readings(scores: list[ClipScore]) -> str:
             extra = [c for c in codes if c not in truth]
             if extra:
                 odd.append(f"{s.name} rep {index} ({label}): {', '.join(extra)}")
-    lines = ["| exercise | view | reading | per kind of rep: min-max (reps; not measured) |", "| --- | --- | --- | --- |"]
+    lines = ["| exercise | view | reading | per kind of rep: min-max (reps; not measured) |",
+             "| --- | --- | --- | --- |"]
     for (ex, view), kinds in sorted(groups.items()):
         parts = []
         for label, vals in sorted(kinds.items()):

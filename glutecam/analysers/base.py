@@ -158,11 +158,14 @@ class Analyser:
         hidden, hidden_why = self.hidden_pelvis(m, views, drive)
         return build_columns(m, views, side, self.free_side(side), baseline, drive, hidden, hidden_why)
 
+    def hold_frames(self, fps: float) -> int:
+        """Frames a fault must hold for to count in a rep (`judge.min_hold_s` at `fps`), at least 1."""
+        return max(1, int(round(self.config.judge.min_hold_s * fps)))
+
     def judge(self, index: int, rep: RepWindow, frames: dict[str, np.ndarray], time_s: np.ndarray,
               reasons: dict[str, np.ndarray], baseline: Baseline, side: Side | None, fps: float) -> RepResult:
-        hold_n = max(1, int(round(self.config.judge.min_hold_s * fps)))
         return judge_rep(index, rep, frames, time_s, reasons, self.rules, self.ex.faults, self.measures,
-                         column_baselines(baseline, side), hold_n, side, self.free_side(side))
+                         column_baselines(baseline, side), self.hold_frames(fps), side, self.free_side(side))
 
     def view_warnings(self, view: str) -> list[str]:
         if view == NO_VIEW:

@@ -6,7 +6,9 @@ analysis of a set's first T seconds already gives almost every frame older than 
 (`benchmarks/overlay_finality.py`: all of them on the rendered exercise sets). So this process, at a low
 priority on the core the model leaves idle, collects the poses as the pass makes them, analyses what it has,
 draws and encodes the frames older than `lag_s` with that analysis, and analyses again once it has caught up.
-When the pass ends, the parent sends the whole analysis's overlays: the frames left are drawn with them, and
+A frame is drawn only once two analyses in a row give it the same overlay: on footage whose "reps" still
+move seconds later (the Sports2D demo) that took the frames drawn again from 120-240 of 600 to none, and on
+an exercise set it holds back a few frames at most (`agreed_until`). When the pass ends, the parent sends the whole analysis's overlays: the frames left are drawn with them, and
 every group of pictures (GOP: the clip has a keyframe every `gop_s`) in which a drawn frame's overlay differs
 from its final one is drawn and encoded again and spliced in (`glutecam.gop_splice`). The clip is then the
 one a pass after the analysis would draw (the same pixels before compression); only the work moved.
@@ -165,7 +167,8 @@ class _Drawer:
         return min(len(self.poses), len(self.kept))
 
     def _analyse(self) -> None:
-        """Analyse every pose received; trust it for the frames older than `lag_s` before the newest."""
+        """Analyse every pose received; trust it for the frames older than `lag_s` before the newest on whose
+        overlay the analysis before agreed."""
         from glutecam.analyse import frame_overlays
 
         track = self.poses.build(**self.meta)
@@ -174,9 +177,12 @@ class _Drawer:
         except Exception:  # a few seconds of a set may not be analysable yet: wait for more
             self._analysed_at = len(track)
             return
-        self.track, self.overlays = track, frame_overlays(track, analysis)
+        previous, overlays = self.overlays, frame_overlays(track, analysis)
+        self.track, self.overlays = track, overlays
         lag = self.args["lag_s"] if self.analyser else 0.0
         settled = int(np.searchsorted(track.time_s, track.time_s[-1] - lag, side="right")) if len(track) else 0
+        if self.analyser:  # and only once two analyses in a row agree on its overlay (a rep still moving)
+            settled = min(settled, agreed_until(previous, overlays, len(self.keys)))
         self.settled = min(settled, self._ready())
         self._analysed_at = len(track)
 
@@ -327,6 +333,22 @@ class _Stopping:
 
     def __bool__(self) -> bool:
         return self.drawer.stopping
+
+
+def agreed_until(previous: list, current: list, start: int) -> int:
+    """The first frame from `start` on whose overlay two successive analyses (`previous`, then `current`, each a
+    list of overlays by frame) do not agree on, or that `previous` did not cover: frames before it may be drawn.
+
+    >>> from glutecam.annotate import Overlay
+    >>> a, b = Overlay(0.0, lines=["x"]), Overlay(0.0, lines=["y"])
+    >>> agreed_until([a, a, a], [a, a, b, b], 0), agreed_until([a, a, a], [a, a, a, b], 1), agreed_until([], [a], 0)
+    (2, 3, 0)
+    """
+    end = min(len(previous), len(current))
+    for i in range(start, end):
+        if overlay_key(previous[i]) != overlay_key(current[i]):
+            return i
+    return max(start, end)
 
 
 def _runs(gops: list[int]) -> list[tuple[int, int]]:

@@ -220,3 +220,35 @@ def test_when_the_clip_process_fails_the_clip_is_drawn_after_the_analysis(tmp_pa
     assert "clip_frames_early" not in res.timings_s and res.summary["complete"]
     assert len(_frames_of(res.outputs["annotated"])) >= len(res.track)
     assert not [p for p in res.out_dir.iterdir() if p.name.startswith(".") or ".part" in p.name]
+
+
+def test_the_clip_process_draws_a_frame_only_once_two_analyses_agree_on_its_overlay(monkeypatch):
+    """A rep whose labels an analysis of more of the set changes is not drawn early (it would be drawn again)."""
+    import glutecam.analyse as analyse
+    from glutecam.clip_worker import _Drawer
+    from glutecam.track import FramePose, TrackBuilder
+
+    scripted = []  # the overlays each analysis gives, in turn
+    monkeypatch.setattr(analyse, "frame_overlays", lambda track, analysis: scripted.pop(0))
+
+    class Analyser:
+        def analyse(self, track, side=None):
+            return None
+
+    drawer = _Drawer.__new__(_Drawer)  # the child's state without its files and encoder
+    drawer.args, drawer.meta = {"lag_s": 0.5}, {"frame_size_wh": (200, 120), "fps": 30.0}
+    drawer.analyser, drawer.poses, drawer.kept = Analyser(), TrackBuilder(), range(10_000)
+    drawer.overlays, drawer.keys, drawer.settled, drawer._analysed_at = [], [], 0, 0
+
+    def analyse_up_to(n, faulty=()):
+        while len(drawer.poses) < n:
+            drawer.poses.append(FramePose.missing(len(drawer.poses), len(drawer.poses) / 30))
+        scripted.append(_labelled([Overlay(time_s=i / 30) for i in range(n)], set(faulty)))
+        drawer._analyse()
+        return drawer.settled
+
+    assert analyse_up_to(30) == 0  # nothing to agree with yet
+    assert analyse_up_to(60, faulty=range(10, 15)) == 10  # frames 10-14 changed: the lag alone would give 45
+    drawer.keys = [None] * 10  # frames 0-9 drawn
+    assert analyse_up_to(90, faulty=range(10, 15)) == 60  # agreed now, up to what the analysis before saw
+    assert analyse_up_to(100, faulty=range(10, 15)) == 85  # and up to the lag: 0.5 s (15 frames) before the newest

@@ -6,12 +6,13 @@ analysis of a set's first T seconds already gives almost every frame older than 
 (`benchmarks/overlay_finality.py`: all of them on the rendered exercise sets). So this process, at a low
 priority on the core the model leaves idle, collects the poses as the pass makes them, analyses what it has,
 draws and encodes the frames older than `lag_s` with that analysis, and analyses again once it has caught up.
-A frame is drawn only once two analyses in a row give it the same overlay: on footage whose "reps" still
-move seconds later (the Sports2D demo) that took the frames drawn again from 120-240 of 600 to none, and on
-an exercise set it holds back a few frames at most (`agreed_until`). When the pass ends, the parent sends the whole analysis's overlays: the frames left are drawn with them, and
-every group of pictures (GOP: the clip has a keyframe every `gop_s`) in which a drawn frame's overlay differs
-from its final one is drawn and encoded again and spliced in (`glutecam.gop_splice`). The clip is then the
-one a pass after the analysis would draw (the same pixels before compression); only the work moved.
+A frame is drawn only once two analyses in a row give it the same overlay: on footage whose "reps" still move
+seconds later (the Sports2D demo) that took the frames drawn again from 120-240 of 600 to none, and on an
+exercise set it holds back a few frames at most (`agreed_until`). When the pass ends, the parent sends the
+whole analysis's overlays: the frames left are drawn with them, and every group of pictures (GOP: the clip has
+a keyframe every `gop_s`) in which a drawn frame's overlay differs from its final one is drawn and encoded
+again and spliced in (`glutecam.gop_splice`). The clip is then the one a pass after the analysis would draw
+(the same pixels before compression); only the work moved.
 
 Frames come from the JPEGs the decoding process keeps at the clip's size (`glutecam.thumbnails`); the parent
 forwards where they lie in the file with the poses. The parent writes length-prefixed pickles to the child's

@@ -6,13 +6,13 @@ analysis of a set's first T seconds already gives almost every frame older than 
 (`benchmarks/overlay_finality.py`: all of them on the rendered exercise sets). So this process, at a low
 priority on the core the model leaves idle, collects the poses as the pass makes them, analyses what it has,
 draws and encodes the frames older than `lag_s` with that analysis, and analyses again once it has caught up.
-A frame is drawn only once two analyses in a row give it the same overlay: on footage whose "reps" still move
-seconds later (the Sports2D demo) that took the frames drawn again from 120-240 of 600 to none, and on an
-exercise set it holds back a few frames at most (`agreed_until`). When the pass ends, the parent sends the
-whole analysis's overlays: the frames left are drawn with them, and every group of pictures (GOP: the clip has
-a keyframe every `gop_s`) in which a drawn frame's overlay differs from its final one is drawn and encoded
-again and spliced in (`glutecam.gop_splice`). The clip is then the one a pass after the analysis would draw
-(the same pixels before compression); only the work moved.
+A frame is drawn only once two analyses in a row give it the same overlay, or once it is `HOLD_MAX_S` old
+(`agreed_until`): on footage whose "reps" still move seconds later (the Sports2D demo) that took the frames
+drawn again from 120-240 of 600 to none; on the rendered exercise sets it holds back 0-20 more frames. When
+the pass ends, the parent sends the whole analysis's overlays: the frames left are drawn with them, and every
+group of pictures (GOP: the clip has a keyframe every `gop_s`) in which a drawn frame's overlay differs from
+its final one is drawn and encoded again and spliced in (`glutecam.gop_splice`). The clip is then the one a
+pass after the analysis would draw (the same pixels before compression); only the work moved.
 
 Frames come from the JPEGs the decoding process keeps at the clip's size (`glutecam.thumbnails`); the parent
 forwards where they lie in the file with the poses. The parent writes length-prefixed pickles to the child's
@@ -46,6 +46,8 @@ from glutecam.thumbnails import FrameJpegFile
 LAG_S = 2.0
 #: Seconds between the clip's keyframes: the unit redrawn when a late analysis changes a frame's overlay.
 GOP_S = 2.0
+#: Seconds a frame is held back at most while successive analyses disagree on its overlay (`agreed_until`).
+HOLD_MAX_S = 4.0
 
 
 def gop_frames(fps: float, stride: int = 1, gop_s: float = GOP_S) -> int:
@@ -182,8 +184,9 @@ class _Drawer:
         self.track, self.overlays = track, overlays
         lag = self.args["lag_s"] if self.analyser else 0.0
         settled = int(np.searchsorted(track.time_s, track.time_s[-1] - lag, side="right")) if len(track) else 0
-        if self.analyser:  # and only once two analyses in a row agree on its overlay (a rep still moving)
-            settled = min(settled, agreed_until(previous, overlays, len(self.keys)))
+        if self.analyser:  # and once two analyses in a row agree on its overlay, or it is HOLD_MAX_S old
+            forced = int(np.searchsorted(track.time_s, track.time_s[-1] - HOLD_MAX_S, side="right"))
+            settled = min(settled, max(agreed_until(previous, overlays, len(self.keys)), forced))
         self.settled = min(settled, self._ready())
         self._analysed_at = len(track)
 

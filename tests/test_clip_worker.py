@@ -252,3 +252,7 @@ def test_the_clip_process_draws_a_frame_only_once_two_analyses_agree_on_its_over
     drawer.keys = [None] * 10  # frames 0-9 drawn
     assert analyse_up_to(90, faulty=range(10, 15)) == 60  # agreed now, up to what the analysis before saw
     assert analyse_up_to(100, faulty=range(10, 15)) == 85  # and up to the lag: 0.5 s (15 frames) before the newest
+    drawer.keys = [None] * 85
+    for k, n in enumerate(range(130, 260, 30)):  # frame 90's overlay changes with every analysis
+        settled = analyse_up_to(n, faulty=[90] if k % 2 == 0 else [])
+    assert settled == 130  # held back, but only until HOLD_MAX_S (4 s) old: 249/30 - 4 = 4.3 s, frame 129

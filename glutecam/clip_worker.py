@@ -171,7 +171,7 @@ class _Drawer:
 
     def _analyse(self) -> None:
         """Analyse every pose received; trust it for the frames older than `lag_s` before the newest on whose
-        overlay the analysis before agreed."""
+        overlay the analysis before agreed, and for every frame older than `HOLD_MAX_S`."""
         from glutecam.analyse import frame_overlays
 
         track = self.poses.build(**self.meta)

@@ -517,10 +517,10 @@ def format_rep_readings(scores: list[ClipScore]) -> str:
     held for the judge's hold, and any rep whose flagged codes the truth does not have."""
     groups: dict[tuple[str, str], dict[str, list[float]]] = {}
     odd = []
+    reads_hike = {"side-lying-abduction"}  # the exercises whose reading is the hike, not the drop
     for s in scores:
-        sign_hike = s.exercise == "side-lying-abduction"
         for index, label, drop, hike, codes in s.rep_readings:
-            value = hike if sign_hike else drop
+            value = hike if s.exercise in reads_hike else drop
             groups.setdefault((s.exercise, s.view), {}).setdefault(label, []).append(
                 float("nan") if value is None else value)
             truth = set(fault_codes(label))
@@ -536,7 +536,7 @@ def format_rep_readings(scores: list[ClipScore]) -> str:
             ok = v[np.isfinite(v)]
             rng = f"{ok.min():.1f}-{ok.max():.1f}" if len(ok) else "-"
             parts.append(f"{label} {rng} ({len(v)}; {int((~np.isfinite(v)).sum())})")
-        what = "hike" if ex == "side-lying-abduction" else "drop"
+        what = "hike" if ex in reads_hike else "drop"
         lines.append(f"| {ex} | {view} | {what} held | {'; '.join(parts)} |")
     lines.append("")
     lines.append("Reps flagged with a code their truth does not have: " + ("; ".join(odd) if odd else "none"))

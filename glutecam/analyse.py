@@ -25,7 +25,7 @@ from glutecam import __version__
 from glutecam.annotate import Annotator, Overlay
 from glutecam.clip_worker import ClipWorker, ClipWorkerFailed, gop_frames
 from glutecam.landmarks import Landmark
-from glutecam.pose import PoseEstimator, tracker_restarts_warning
+from glutecam.pose import PoseEstimator, tracker_restarts_report
 from glutecam.files import write_json_atomic
 from glutecam.interrupts import StopRequest, stop_on_signals
 from glutecam.decode_worker import ProcessDecodedSource
@@ -166,8 +166,8 @@ def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, op
                     else "the largest and most central at the start, then the nearest to where they were")
         warnings.append(f"other people were in view in {others} of {n} frames; the analysis follows one subject "
                         f"({followed})")
-    if tracker_restarts_s:
-        warnings.append(tracker_restarts_warning(tracker_restarts_s))
+    restarts_s, restart_warnings = tracker_restarts_report(tracker_restarts_s)
+    warnings += restart_warnings
     if interrupted:
         warnings.append(f"interrupted by the user after {n} frames; results cover those frames only")
     if stopped_early:
@@ -191,7 +191,7 @@ def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, op
         "frames_with_person": int(detected.sum()),
         "frames_with_other_people": others,
         "max_people_in_view": int(track.n_people.max()) if n else 0,
-        "tracker_restarts_s": [round(float(t), 3) for t in tracker_restarts_s],
+        "tracker_restarts_s": restarts_s,
         "interrupted": interrupted,
         "complete": not interrupted and stopped_early is None,
         "stopped_early": stopped_early,

@@ -173,11 +173,15 @@ class SubjectSelector:
         return best
 
 
-def tracker_restarts_warning(times_s: Sequence[float]) -> str:
-    """The user's warning for the tracker's restarts at `times_s` (source seconds; at least one)."""
+def tracker_restarts_report(times_s: Sequence[float]) -> tuple[list[float], list[str]]:
+    """What `analyse` and `live` report of the tracker's restarts at `times_s` (source seconds): summary.json's
+    `tracker_restarts_s` (to the ms) and the user's warnings (one, or none without restarts)."""
+    if not times_s:
+        return [], []
     at = ", ".join(f"{t:.1f} s" for t in times_s)
-    return (f"the pose model's tracking was restarted at {at}: a fresh detection of the person disagreed with "
-            f"the tracked skeleton, so the second before {'it' if len(times_s) == 1 else 'each'} may be misread")
+    warning = (f"the pose model's tracking was restarted at {at}: a fresh detection of the person disagreed with "
+               f"the tracked skeleton, so the second before {'it' if len(times_s) == 1 else 'each'} may be misread")
+    return [round(float(t), 3) for t in times_s], [warning]
 
 
 class _CensusJob(NamedTuple):

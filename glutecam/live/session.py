@@ -37,7 +37,7 @@ from glutecam.live.hud import Hud, LiveAnnotator
 from glutecam.live.setup import SUITED_VIEWS, VIEW_LIMITS, SetupGuide
 from glutecam.live.sound import NoSound, Sound
 from glutecam.live.writer import SessionWriter
-from glutecam.pose import quiet_stderr, tracker_restarts_warning
+from glutecam.pose import quiet_stderr, tracker_restarts_report
 from glutecam.prefetch import prefetch
 from glutecam.sources import Frame
 from glutecam.track import FramePose
@@ -329,6 +329,15 @@ class LiveSession:
                           on_skip=passed_over)
         return prefetch(map(posed, frames), maxsize=1)
 
+    @property
+    def frames_dropped(self) -> int | None:
+        """Frames never analysed: replaced in the source before anyone took them (if it counts them), or
+        passed over by the pose model for a fresher one; None when neither is known to have happened."""
+        dropped = getattr(self.source, "dropped", None)
+        if dropped is None and not self.frames_passed_over:
+            return None
+        return (dropped or 0) + self.frames_passed_over
+
     def step(self, frame: Frame, posed: tuple[FramePose, float] | None = None) -> None:
         """Analyse, draw and show one frame. `posed`: its pose and the inference's ms, when already run."""
         self.frames_seen += 1
@@ -466,7 +475,7 @@ class LiveSession:
             med = lat[len(lat) // 2] if lat else math.nan
             fps = ((len(self._loop_times) - 1) / (self._loop_times[-1] - self._loop_times[0])
                    if len(self._loop_times) > 1 and self._loop_times[-1] > self._loop_times[0] else math.nan)
-            dropped = getattr(self.source, "dropped", 0) + self.frames_passed_over
+            dropped = self.frames_dropped or 0
             last_ms = {k: (v[-1] if v else math.nan) for k, v in self._stage_ms.items()}
             debug = [f"capture->display {med:.0f} ms  {fps:.1f} fps  dropped {dropped}",
                      f"pose {last_ms['pose']:.0f}  analyse {last_ms['analyse']:.1f}  "
@@ -574,9 +583,6 @@ class LiveSession:
                                    side_source="user" if self.options.side else "auto", view=view,
                                    reps=list(self.reps), summary={**summary, "mode": "live"}, warnings=warnings)
         lat = self.latencies_ms
-        dropped = getattr(self.source, "dropped", None)
-        if dropped is not None or self.frames_passed_over:
-            dropped = (dropped or 0) + self.frames_passed_over
         warnings = list(set_result.warnings) if set_result is not None else []
         if self.events["setup_done_s"] is None and self.options.setup:
             said = self._setup_said.most_common(1)
@@ -587,9 +593,9 @@ class LiveSession:
                             "so no cues were given")
         if stop_reason.startswith("the source stopped"):
             warnings.append(stop_reason)
-        restarts_s = list(getattr(self.pose_model, "tracker_restarts_s", ()))  # PoseEstimator's; test models lack it
-        if restarts_s:
-            warnings.append(tracker_restarts_warning(restarts_s))
+        # PoseEstimator's restarts; test models lack them
+        restarts_s, restart_warnings = tracker_restarts_report(getattr(self.pose_model, "tracker_restarts_s", ()))
+        warnings += restart_warnings
         summary = {
             "glutecam_version": __version__,
             "mode": "live",
@@ -604,7 +610,7 @@ class LiveSession:
             "complete": stop_reason in ("end of the video", "quit key", "window closed", "time limit"),
             "frames_seen": self.frames_seen,
             "frames_analysed": self.writer.frames_tracked,
-            "frames_dropped": dropped,
+            "frames_dropped": self.frames_dropped,
             "analysis_fps": round(self.effective_fps, 2),
             "latency_ms": {"median": _percentile(lat, 50), "p95": _percentile(lat, 95),
                            "max": round(max(lat), 2) if lat else None},
@@ -612,7 +618,7 @@ class LiveSession:
             "setup_done_s": self.events["setup_done_s"],
             "counting_from_s": self.events["counting_s"],
             "cues_shown": len(self.cues),
-            "tracker_restarts_s": [round(float(t), 3) for t in restarts_s],
+            "tracker_restarts_s": restarts_s,
             "set": ({"side": set_result.side, "side_source": set_result.side_source, "view": set_result.view,
                      **set_result.summary} if set_result is not None else None),
             "warnings": warnings,

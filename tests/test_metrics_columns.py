@@ -58,11 +58,10 @@ def test_noise_free_metric_recovers_the_set_angle(key, cam, pose, expected, view
     assert list(m.reasons.get(key, ["", ""])) == ["", ""]
 
 
-@pytest.mark.parametrize("cam, rotation", [("oblique", 9.0), ("oblique", 6.0)])
-def test_noise_free_pelvis_yaw_change_is_the_set_rotation(cam, rotation):
-    camera = lying_camera() if cam == "lying" else camera_for(cam)
-    pose = LYING if cam == "lying" else {}
-    m, _ = measured(render(static_motion(2, pelvis_rotation_deg=np.array([0.0, rotation]), **pose), camera))
+@pytest.mark.parametrize("rotation", [9.0, 6.0])
+def test_noise_free_pelvis_yaw_change_is_the_set_rotation(rotation):  # the view where rotation is measured
+    camera = camera_for("oblique")
+    m, _ = measured(render(static_motion(2, pelvis_rotation_deg=np.array([0.0, rotation])), camera))
     yaw = m["pelvis_yaw_deg"]
     assert yaw[1] - yaw[0] == pytest.approx(rotation, abs=TOL_DEG)
 

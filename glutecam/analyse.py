@@ -413,7 +413,7 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
 class _Background:
     """`fn(*args)` on a daemon thread; `result()` waits and returns its value or raises its exception."""
 
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, name: str, fn: Callable[..., Any], *args: Any) -> None:
         import threading
 
         self._value: Any = None
@@ -425,7 +425,7 @@ class _Background:
             except BaseException as exc:  # handed to result()
                 self._error = exc
 
-        self._thread = threading.Thread(target=run, name="glutecam-warm-up", daemon=True)
+        self._thread = threading.Thread(target=run, name=f"glutecam-{name}", daemon=True)
         self._thread.start()
 
     def result(self) -> Any:
@@ -531,7 +531,7 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
     # frame against 23.3 for 600 1768x994 frames); started while MediaPipe and the model load (its C calls
     # leave the GIL free), they save about 1 s of inference. Since MediaPipe's own import is lean
     # (glutecam.mediapipe_import) they end ~0.7 s into pass 1; waiting for them first was no faster.
-    warm = _Background(_make_analyser, opts.exercise, config)
+    warm = _Background("warm-up", _make_analyser, opts.exercise, config)
     # the decoding process starts up while the model loads
     with ProcessDecodedSource(source, rgb=True, jpegs=jpegs).start() as frames, \
             PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
@@ -545,9 +545,13 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
     timings["pass1_s"] = time.perf_counter() - t0
     result = AnalyseResult(out_dir=out_dir, track=track, interrupted=interrupted, stopped_early=source.error,
                            timings_s=timings)
-    result.outputs["track"] = track.save(out_dir / "track.npz")
+    # compressing the track (zlib leaves the GIL) runs on the core the decoding process has left
+    saving = _Background("save-track", track.save, out_dir / "track.npz")
     t1 = time.perf_counter()
-    analysis = analyser.analyse(track, side=opts.side) if analyser is not None and len(track) else None
+    try:
+        analysis = analyser.analyse(track, side=opts.side) if analyser is not None and len(track) else None
+    finally:
+        result.outputs["track"] = saving.result()
     timings["analysis_s"] = time.perf_counter() - t1
     result.analysis = analysis
     result.outputs["frames"] = write_csv(out_dir / "frames.csv",

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from glutecam import __version__
+from glutecam.accuracy import accuracy_text
 from glutecam.annotate import Annotator, Overlay
 from glutecam.clip_worker import ClipWorker, ClipWorkerFailed, gop_frames
 from glutecam.landmarks import Landmark
@@ -208,6 +209,7 @@ def build_summary(track: PoseTrack, source: VideoFileSource, estimator_model, op
             **{k: v for k, v in s.summary.items() if k not in ("n_reps",)},
         }
         summary["warnings"].extend(s.warnings)
+        summary["accuracy"] = accuracy_text(opts.exercise, s.view)  # what validation found for this view
     return summary
 
 

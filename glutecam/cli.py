@@ -143,6 +143,9 @@ def _print_result(result) -> None:
         for rep in st.reps:
             faults = ", ".join(f"{f.code} {f.value:.1f} > {f.threshold:.1f}" for f in rep.faults) or "ok"
             click.echo(f"  rep {rep.index}: {rep.start_s:5.2f}-{rep.end_s:5.2f} s  {rep.verdict:<10} {faults}")
+        from glutecam.accuracy import accuracy_line
+
+        click.echo(accuracy_line(st.exercise, st.view) + " (report.html says more)")
     for w in s["warnings"]:
         click.echo(f"warning: {w}", err=True)
     click.echo(f"outputs in {result.out_dir}: " + ", ".join(p.name for p in result.outputs.values()))

@@ -195,6 +195,7 @@ def test_analyse_writes_the_report_and_a_slow_motion_replay_of_the_worst_rep(dem
     reps = json.loads((out / "reps.json").read_text())["reps"]
     assert summary["outputs"]["report"] == "report.html" and (out / "report.html").is_file()
     assert set(summary["thresholds"]) >= {"pelvic_drop", "pelvic_rotation"}
+    assert "smallest fault seen reliably: about 8°" in summary["accuracy"]  # the split squat from the front
     replay = summary["replay"]
     worst = worst_rep({"reps": reps})  # the rep whose fault goes furthest past its limit, as reps.json says
     assert replay["rep"] == worst["index"]

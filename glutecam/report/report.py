@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from glutecam.accuracy import accuracy_text
 from glutecam.files import write_text_atomic
 from glutecam.report.run import (KEY_MEASURES, LOWER_IS_WORSE, MEASURES, NEGATIVE_CODES, RANGE_MEASURE, Run,
                                  fault_badness, fault_measure, load_run, measure_label, rep_measure)
@@ -414,6 +415,7 @@ def render_report(run: Run, others: list[Run] | None = None, stills: Stills = Tr
         "setup": _setup(run, thresholds_source),
         "warnings": list(run.summary.get("warnings") or []),
         "not_measured": _not_measured(run, (timeline or {}).get("missing", [])),
+        "accuracy": accuracy_text(exercise, (run.set or {}).get("view")) if run.set is not None else None,
         "timeline": timeline,
         "reps": _rep_rows(run, thresholds, stills),
         "key_labels": key_labels,

@@ -9,7 +9,9 @@ Each variant is an ffmpeg filter (libx264, CRF 18, every frame kept) and the sam
 truth's image points (`joints_2d`). `copy` re-encodes only, so it shows what re-encoding alone changes.
 `mirror` shows a body whose left and right are swapped: the working and free sides are swapped in `meta`,
 a side camera becomes the other side's, and `_L`/`_R` joints are relabelled; the truth's free-side angles
-(`pelvic_drop_free_side_deg`, ...) stay as they are. `zoom130` skips clips whose joints would leave the picture.
+(`pelvic_drop_free_side_deg`, ...) stay as they are. `portrait` is a phone held upright: a 9:16 strip of the
+picture around the person (their joints' median x), scaled to 720x1280. `zoom130` and `portrait` skip clips
+whose joints would leave the picture.
 """
 
 from __future__ import annotations
@@ -54,6 +56,14 @@ def variants(w: int, h: int) -> dict[str, tuple[np.ndarray, tuple[int, int], str
                       f"crop={w - shift}:{h}:{shift}:0,pad={w}:{h}:0:0:color={GREY}"),
         "hd": (np.array([[2.0, 0, 0], [0, 2, 0]]), (2 * w, 2 * h), f"scale={2 * w}:{2 * h}"),
     }
+
+
+def portrait(w: int, h: int, centre_x: float) -> tuple[np.ndarray, tuple[int, int], str]:
+    """A 9:16 strip of the picture centred on `centre_x` (px, kept inside it), scaled to 720x1280."""
+    cw = round(h * 9 / 16)
+    ox = int(min(max(round(centre_x - cw / 2), 0), w - cw))
+    s = 1280 / h
+    return np.array([[s, 0, -ox * s], [0, s, 0]]), (720, 1280), f"crop={cw}:{h}:{ox}:0,scale=720:1280"
 
 
 def _swap(name: str) -> str:
@@ -104,10 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         with av.open(str(clip.with_suffix(".mp4"))) as video:
             ctx = video.streams.video[0].codec_context
             table = variants(ctx.width, ctx.height)
+            xs = [xy[0] for f in data["frames"] for xy in (f.get("joints_2d") or {}).values()]
+            table["portrait"] = portrait(ctx.width, ctx.height, float(np.median(xs)) if xs else ctx.width / 2)
         for name in args.names or list(table):
             a, out_size, vf = table[name]
             d = transformed_truth(data, name, a)
-            if name.startswith("zoom") and not inside(d, out_size):
+            if name.startswith(("zoom", "portrait")) and not inside(d, out_size):
                 print(f"{name}/{clip.stem}: skipped (the person would leave the picture)")
                 continue
             folder = args.out / name

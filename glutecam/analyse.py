@@ -528,20 +528,23 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
     from glutecam.report.report import still_moments
     from glutecam.report.run import load_run
 
-    # The analysers and the report take a second of CPU to import (scipy.signal, jinja2). Imported on a thread
-    # while pass 1 ran, they slowed inference (MediaPipe retakes the GIL around each call into C: 24-25 ms a
-    # frame against 23.3 for 600 1768x994 frames); started while MediaPipe and the model load (its C calls
-    # leave the GIL free), they save about 1 s of inference. Since MediaPipe's own import is lean
-    # (glutecam.mediapipe_import) they end ~0.7 s into pass 1; waiting for them first was no faster.
-    warm = _Background("warm-up", _make_analyser, opts.exercise, config)
-    # the decoding process starts up while the model loads
-    with ProcessDecodedSource(source, rgb=True, jpegs=jpegs).start() as frames, \
-            PoseEstimator(opts.model, max_people=opts.max_people) as estimator:
-        timings["model_load_s"] = time.perf_counter() - t0  # importing MediaPipe, then loading the model
-        track, interrupted, t = run_pose(source, estimator, progress, stop, frames,
-                                         on_pose=clip.add if clip is not None else None)
-        model = estimator.model
-        restarts_s = list(estimator.tracker_restarts_s)
+    # the census of people in view is taken by the decoding process (see glutecam.decode_worker), which starts
+    # first: its own start-up (and the census model's) overlaps the model load here
+    estimator = PoseEstimator(opts.model, max_people=opts.max_people, census_from_frames=True)
+    with ProcessDecodedSource(source, rgb=True, jpegs=jpegs, census=estimator.census_spec()).start() as frames:
+        # The analysers and the report take a second of CPU to import (scipy.signal, jinja2). Imported on a
+        # thread while pass 1 ran, they slowed inference (MediaPipe retakes the GIL around each call into C:
+        # 24-25 ms a frame against 23.3 for 600 1768x994 frames); started while MediaPipe and the model load
+        # (its C calls leave the GIL free), they save about 1 s of inference. Since MediaPipe's own import is
+        # lean (glutecam.mediapipe_import) they end ~0.7 s into pass 1; waiting for them first was no faster.
+        warm = _Background("warm-up", _make_analyser, opts.exercise, config)
+        with estimator:
+            timings["model_load_s"] = time.perf_counter() - t0  # importing MediaPipe, then loading the model
+            track, interrupted, t = run_pose(source, estimator, progress, stop, frames,
+                                             on_pose=clip.add if clip is not None else None)
+            model = estimator.model
+            restarts_s = list(estimator.tracker_restarts_s)
+    census_error = frames.census_error
     analyser = warm.result()
     timings.update(t)
     timings["pass1_s"] = time.perf_counter() - t0
@@ -561,6 +564,8 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
     if analysis is not None:
         result.outputs["reps"] = write_json_atomic(out_dir / "reps.json", analysis.set.to_dict())
     summary = build_summary(track, source, model, opts, interrupted, source.error, analysis, restarts_s)
+    if census_error:
+        summary["warnings"].append(f"other people in view were not counted: the census failed ({census_error})")
     result.summary = summary
     summary["outputs"] = {k: v.name for k, v in result.outputs.items()}
     if config is not None and opts.exercise:  # the thresholds in force, for the report

@@ -7,6 +7,13 @@ A child process has its own interpreter: it decodes (and converts, and scales) o
 parent runs the model. Frames travel through a `frame_ring`; only slot numbers and timestamps go through
 the child's stdin and stdout, one line each, so the parent copies nothing.
 
+With a `census` (`pose.CensusSpec`), the child also takes the pose stage's census of people in view on the
+frames the spec's clock picks, before handing each over with its census (`Frame.census`). The census is a
+second, single-image landmarker; taken here it runs on the decoding core, which has time to spare and
+works a few frames ahead, instead of between two of the parent's frames (5 % of the model's time on the
+Sports2D demo). It sees the same RGB pixels as the parent would, so its result is the one the parent would
+have had.
+
 The child is a plain `python -m glutecam.decode_worker` (not `multiprocessing`, which would re-import the
 caller's main script). It ignores Ctrl+C and SIGTERM (the parent decides when to stop) and exits when its stdin closes,
 so it never outlives the parent. Opening errors are found by the parent (`VideoFileSource`) before it starts.
@@ -30,8 +37,53 @@ from glutecam.thumbnails import FrameJpegFile, clip_frame_jpeg, thumbnail_jpeg
 DIED = "the decoding process ended unexpectedly"
 
 
+class _ChildCensus:
+    """The child's census: its landmarker made on a thread while the first frames are decoded."""
+
+    def __init__(self, spec: dict, rgb: bool) -> None:
+        import threading
+
+        from glutecam.pose import CensusClock, CensusSpec
+
+        self.spec = CensusSpec.from_json(spec)
+        self.clock = CensusClock(self.spec.every_s)
+        self.rgb = rgb
+        self._landmarker = None
+        self.error: str | None = None
+        self._made = threading.Thread(target=self._make, name="census-model", daemon=True)
+        self._made.start()
+
+    def _make(self) -> None:
+        try:
+            self._landmarker = self.spec.landmarker()
+        except Exception as exc:  # reported with each census; decoding goes on
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def people(self, image) -> list[dict] | None:
+        """The census of one frame, as `Candidate.to_json` dicts (None if the landmarker failed)."""
+        import mediapipe as mp
+
+        from glutecam.pose import candidates_from_result
+
+        self._made.join()
+        if self._landmarker is None:
+            return None
+        if not self.rgb:
+            import cv2
+
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        h, w = image.shape[:2]
+        try:
+            result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=image))
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return None
+        return [c.to_json() for c in candidates_from_result(result, w, h)]
+
+
 def _child(args: dict) -> None:
-    """The decoding loop: fill a free slot, print {"slot", "index", "time_s"}; {"end": error} when done."""
+    """The decoding loop: fill a free slot, print {"slot", "index", "time_s"} (and "census": the people found
+    or null with "census_error", on the frames the census clock picks); {"end": error} when done."""
     for sig in (signal.SIGINT, signal.SIGTERM):  # sent to the whole group: the parent stops, then so do we
         signal.signal(sig, signal.SIG_IGN)
     out = sys.stdout
@@ -42,6 +94,7 @@ def _child(args: dict) -> None:
     free = list(range(slots))
     thumbs = open(args["thumbs"], "ab") if args.get("thumbs") else None
     jpeg_wh = args.get("jpeg_size_wh")
+    census = _ChildCensus(args["census"], args["rgb"]) if args.get("census") else None
     try:
         source = VideoFileSource(args["path"], stride=args["stride"])
         for frame in source.frames(size_wh=(w, h), rgb=args["rgb"]):
@@ -52,7 +105,14 @@ def _child(args: dict) -> None:
                 free.append(int(line))
             slot = free.pop()
             ring[slot] = frame.image
-            out.write(json.dumps({"slot": slot, "index": frame.index, "time_s": frame.time_s}) + "\n")
+            msg = {"slot": slot, "index": frame.index, "time_s": frame.time_s}
+            if census is not None and census.clock.due(frame.time_s):
+                # on the slot's contiguous copy, as the parent's model sees it (MediaPipe misreads the padded
+                # rows of a decoded frame)
+                msg["census"] = census.people(ring[slot])
+                if msg["census"] is None:
+                    msg["census_error"] = census.error
+            out.write(json.dumps(msg) + "\n")
             out.flush()
             if thumbs is not None:  # after the frame is on its way: the model need not wait for this
                 jpeg = (clip_frame_jpeg(frame.image, jpeg_wh, rgb=args["rgb"]) if jpeg_wh
@@ -89,10 +149,12 @@ class ProcessDecodedSource:
     ended early, if it did (a damaged file, or the child dying after some frames). Each `Frame.image` is a view of a shared buffer that is reused once the next
     frame is requested: copy it to keep it longer. With `jpegs`, the child also keeps a JPEG of every frame it
     hands over in that file (`glutecam.thumbnails`: a report still, or the frame at the file's `size_wh`).
+    With `census` (a `pose.CensusSpec`), the frames it picks carry `Frame.census` (see the module docstring);
+    `census_error` says why a census failed, if one did (that frame then has none).
     """
 
     def __init__(self, source: VideoFileSource, size_wh: tuple[int, int] | None = None, rgb: bool = False,
-                 slots: int = 4, jpegs: FrameJpegFile | None = None) -> None:
+                 slots: int = 4, jpegs: FrameJpegFile | None = None, census=None) -> None:
         self.source = source
         self.info = source.info
         self.error: str | None = None
@@ -100,6 +162,8 @@ class ProcessDecodedSource:
         self.rgb = rgb
         self.slots = max(2, int(slots))
         self.jpegs = jpegs
+        self.census = census
+        self.census_error: str | None = None
         self._proc: subprocess.Popen | None = None
         self._ring_path: str | None = None
 
@@ -112,7 +176,8 @@ class ProcessDecodedSource:
         args = {"path": str(self.source.path), "stride": self.source.stride, "size_wh": [w, h], "rgb": self.rgb,
                 "ring": self._ring_path, "slots": self.slots,
                 "thumbs": str(self.jpegs.path) if self.jpegs is not None else None,
-                "jpeg_size_wh": list(self.jpegs.size_wh) if self.jpegs and self.jpegs.size_wh else None}
+                "jpeg_size_wh": list(self.jpegs.size_wh) if self.jpegs and self.jpegs.size_wh else None,
+                "census": self.census.to_json() if self.census is not None else None}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "glutecam.decode_worker", json.dumps(args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
@@ -153,9 +218,20 @@ class ProcessDecodedSource:
                 held = msg["slot"]
                 delivered += 1
                 yield Frame(image=ring[held], index=msg["index"], time_s=msg["time_s"],
-                            captured_at=time.monotonic(), rgb=self.rgb)
+                            captured_at=time.monotonic(), rgb=self.rgb, census=self._census_of(msg))
         finally:
             self.close()
+
+    def _census_of(self, msg: dict) -> list | None:
+        """The people of the census the child took of this frame (`pose.Candidate`s), or None."""
+        if "census" not in msg:
+            return None
+        if msg["census"] is None:
+            self.census_error = msg.get("census_error") or "failed"
+            return None
+        from glutecam.pose import Candidate
+
+        return [Candidate.from_json(p) for p in msg["census"]]
 
     def __enter__(self) -> "ProcessDecodedSource":
         return self

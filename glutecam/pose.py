@@ -89,6 +89,15 @@ class Candidate:
         """Hip midpoint -> shoulder midpoint, image pixels (y down)."""
         return self.image_px[_SHOULDERS, :2].mean(axis=0) - self.image_px[_HIPS, :2].mean(axis=0)
 
+    def to_json(self) -> dict:
+        """Plain lists (JSON's float text gives each float64 back exactly: `from_json`)."""
+        return {"image_px": self.image_px.tolist(), "visibility": self.visibility.tolist(),
+                "presence": self.presence.tolist(), "world_m": self.world_m.tolist()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Candidate":
+        return cls(*(np.asarray(d[k], dtype=np.float64) for k in ("image_px", "visibility", "presence", "world_m")))
+
 
 def contradicts(tracked: Candidate, fresh: Candidate) -> bool:
     """True when a fresh single-image detection shows the tracked person's torso pointing the other way.
@@ -137,6 +146,64 @@ def candidates_from_result(result, width: int, height: int) -> list[Candidate]:
         image_px[:, 2] = arr[:, 2] * width  # MediaPipe scales z like x
         out.append(Candidate(image_px, arr[:, 3], arr[:, 4], warr))
     return out
+
+
+def landmarker_options(model_path: str | Path, running_mode, num_poses: int,
+                       confidence: tuple[float, float] = (0.5, 0.5)):
+    """MediaPipe `PoseLandmarkerOptions`; `confidence` = (detection and presence, tracking)."""
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    return vision.PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model_path)),
+        running_mode=running_mode,
+        num_poses=num_poses,
+        min_pose_detection_confidence=confidence[0],
+        min_pose_presence_confidence=confidence[0],
+        min_tracking_confidence=confidence[1],
+    )
+
+
+@dataclass(frozen=True)
+class CensusSpec:
+    """How the census is taken: a single-image landmarker of `model_path` looking for up to `max_people`,
+    on the first frame and then on the first frame at least `every_s` seconds (source time) after the last."""
+
+    model_path: str
+    every_s: float = 1.0
+    max_people: int = CENSUS_MAX_PEOPLE
+    confidence: tuple[float, float] = (0.5, 0.5)
+
+    def to_json(self) -> dict:
+        return {"model_path": self.model_path, "every_s": self.every_s, "max_people": self.max_people,
+                "confidence": list(self.confidence)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "CensusSpec":
+        return cls(d["model_path"], float(d["every_s"]), int(d["max_people"]), tuple(d["confidence"]))
+
+    def landmarker(self):
+        """A new single-image landmarker for the census (imports MediaPipe; quiet on stderr)."""
+        import_mediapipe()
+        from mediapipe.tasks.python import vision
+
+        with quiet_stderr():
+            return vision.PoseLandmarker.create_from_options(
+                landmarker_options(self.model_path, vision.RunningMode.IMAGE, self.max_people, self.confidence))
+
+
+class CensusClock:
+    """Which frames get a census: the first, then the first at least `every_s` after the last one taken."""
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self._last_s = -np.inf
+
+    def due(self, time_s: float) -> bool:
+        """True (and the census counted as taken) when the frame at `time_s` gets one."""
+        if time_s - self._last_s < self.every_s:
+            return False
+        self._last_s = time_s
+        return True
 
 
 class SubjectSelector:
@@ -205,25 +272,30 @@ class PoseEstimator:
     landmarker looks for up to 3 people, and `FramePose.n_people` carries the largest of the last 3 counts
     (a single image misses people now and then; a bystander stays reported for about 3 s). With
     `max_people` > 1 the model reports everyone each frame and `SubjectSelector` picks the subject.
+    The census is taken here (files), on a worker thread (`census_in_background`: live), or by the frames'
+    source (`census_from_frames`: the decoding process takes it with `census_spec()` on the other core and
+    hands it over as `Frame.census`; the same frames, counts and checks as here, so the same track).
     """
 
     def __init__(
         self,
-        model: str | Path | None = None,
+        model: str | Path | FoundModel | None = None,
         max_people: int = 1,
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         census_every_s: float = 1.0,
         census_in_background: bool = False,
+        census_from_frames: bool = False,
     ) -> None:
-        self.model: FoundModel = resolve_model(model)
+        self.model: FoundModel = model if isinstance(model, FoundModel) else resolve_model(model)
         self.max_people = max(1, int(max_people))
         self.census_every_s = census_every_s if self.max_people == 1 else 0.0
         self.census_in_background = census_in_background
+        self.census_from_frames = census_from_frames and self.census_every_s > 0
         self._census = None
         self._census_pool = None  # one worker thread when the census runs in the background
         self._census_job: _CensusJob | None = None
-        self._census_at_s = -np.inf
+        self._census_clock = CensusClock(self.census_every_s)
         self._census_counts: list[int] = []  # the last CENSUS_MEMORY counts, newest last
         self._conf = (min_detection_confidence, min_tracking_confidence)
         self._landmarker = None
@@ -234,16 +306,14 @@ class PoseEstimator:
         self.tracker_restarts_s: list[float] = []
 
     def _options(self, running_mode, num_poses: int | None = None):
-        from mediapipe.tasks.python import BaseOptions, vision
+        return landmarker_options(self.model.path, running_mode, num_poses or self.max_people, self._conf)
 
-        return vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(self.model.path)),
-            running_mode=running_mode,
-            num_poses=num_poses or self.max_people,
-            min_pose_detection_confidence=self._conf[0],
-            min_pose_presence_confidence=self._conf[0],
-            min_tracking_confidence=self._conf[1],
-        )
+    def census_spec(self) -> CensusSpec | None:
+        """How this estimator's census is taken (None: no census), for a source that takes it
+        (`census_from_frames`)."""
+        if self.census_every_s <= 0:
+            return None
+        return CensusSpec(str(self.model.path), self.census_every_s, CENSUS_MAX_PEOPLE, self._conf)
 
     def __enter__(self) -> "PoseEstimator":
         import_mediapipe()  # without its audio tasks and matplotlib: 0.4 s less before the first frame
@@ -251,10 +321,9 @@ class PoseEstimator:
 
         with quiet_stderr():
             self._landmarker = vision.PoseLandmarker.create_from_options(self._options(vision.RunningMode.VIDEO))
-            if self.census_every_s > 0:
+            if self.census_every_s > 0 and not self.census_from_frames:
                 try:
-                    self._census = vision.PoseLandmarker.create_from_options(
-                        self._options(vision.RunningMode.IMAGE, num_poses=CENSUS_MAX_PEOPLE))
+                    self._census = self.census_spec().landmarker()
                 except BaseException:  # `with` never calls __exit__ when __enter__ fails
                     self.close()
                     raise
@@ -305,6 +374,8 @@ class PoseEstimator:
         chosen = self._selector.choose(cands)
         if self._census is not None:
             chosen = self._take_census(frame.time_s, image, rgb, chosen, w, h)
+        elif self.census_from_frames and frame.census is not None:  # taken by the source, on the other core
+            chosen = self._check(frame.census, chosen, frame.time_s) or chosen
         return self._to_frame_pose(chosen, len(cands), frame)
 
     def _take_census(self, time_s: float, image, rgb: np.ndarray, tracked: Candidate | None, w: int,
@@ -316,9 +387,8 @@ class PoseEstimator:
         count and check arrive a frame or two later). Returns the frame's subject."""
         import mediapipe as mp
 
-        if time_s - self._census_at_s < self.census_every_s or self._census_job is not None:
+        if self._census_job is not None or not self._census_clock.due(time_s):
             return tracked
-        self._census_at_s = time_s
         if not self.census_in_background:
             fresh = candidates_from_result(self._census.detect(image), w, h)
             return self._check(fresh, tracked, time_s) or tracked

@@ -27,6 +27,8 @@ class Frame:
     time_s: float  # presentation time, s from the start of the source
     captured_at: float  # time.monotonic() when the frame became available
     rgb: bool = False  # True: `image` holds RGB, not BGR (a source asked to convert for the pose model)
+    # the people a census of this frame found (`pose.Candidate`s), when the source took one (`pose.CensusSpec`)
+    census: list | None = None
 
 
 @dataclass(frozen=True)

@@ -174,3 +174,38 @@ def test_thumbnails_whose_file_is_gone_give_no_stills_rather_than_an_error(tmp_p
     assert thumbs.nearest([0.0, 0.2]) == [None, None]  # the temporary folder was cleaned meanwhile
     (tmp_path / "gone.jpgs").write_bytes(b"x" * 150)  # a child killed half-way through the second one
     assert thumbs.nearest([0.0, 0.1]) == [b"x" * 100, None]
+
+
+@pytest.mark.model
+def test_the_census_taken_by_the_child_gives_the_track_a_census_taken_here_gives(samples_dir, model_ready):
+    """analyse has the decoding process take the once-a-second census of people in view (on its spare core);
+    the parent only checks its tracker against it. Same frames, same pixels, same model: the same track and
+    the same count of people, to the bit. Here a census every 0.25 s of a clip with bystanders."""
+    from glutecam.analyse import run_pose
+    from glutecam.pose import PoseEstimator
+
+    tracks = {}
+    for by_child in (False, True):
+        src = VideoFileSource(samples_dir / "pose2sim_multi_cam01.mp4")
+        est = PoseEstimator(census_every_s=0.25, census_from_frames=by_child)
+        census = est.census_spec() if by_child else None
+        assert (est.census_spec() is not None) and (census is None) != by_child
+        with ProcessDecodedSource(src, rgb=True, census=census).start() as frames, est:
+            tracks[by_child], _, _ = run_pose(src, est, frames=frames)
+        assert frames.census_error is None
+    here, child = tracks[False], tracks[True]
+    assert child.n_people.max() >= 2  # the census saw the bystanders
+    for name in ("image_px", "world_m", "visibility", "presence", "n_people"):
+        np.testing.assert_array_equal(getattr(child, name), getattr(here, name), err_msg=name)
+
+
+def test_a_census_that_cannot_be_taken_is_reported_and_the_frames_still_come(clip, tmp_path):
+    from glutecam.pose import CensusSpec
+
+    broken = tmp_path / "not_a_model.task"
+    broken.write_bytes(b"not a model")
+    here = [f.index for f in VideoFileSource(clip)]
+    frames = ProcessDecodedSource(VideoFileSource(clip), rgb=True, census=CensusSpec(str(broken), every_s=0.2))
+    got = [(f.index, f.census) for f in frames]
+    assert [i for i, _ in got] == here and all(c is None for _, c in got)
+    assert "zip archive" in frames.census_error  # MediaPipe's own words for a file that is no model bundle

@@ -381,8 +381,9 @@ class PoseEstimator:
     def _take_census(self, time_s: float, image, rgb: np.ndarray, tracked: Candidate | None, w: int,
                      h: int) -> Candidate | None:
         """Count the people in view every `census_every_s`, and check the tracked subject against that fresh
-        detection (`contradicts`: the tracker is restarted). Here and now (files: the same counts and poses
-        on every run; a contradicted frame takes the fresh pose), or on a worker thread (live: MediaPipe
+        detection (`contradicts`: the tracker is restarted). Here and now (frames without a source's census,
+        as `validate` and the benchmarks' floor run: the same counts and poses on every run; a contradicted
+        frame takes the fresh pose), or on a worker thread (live: MediaPipe
         releases the GIL while it runs, so the census uses the other core and never delays a frame; its
         count and check arrive a frame or two later). Returns the frame's subject."""
         import mediapipe as mp

@@ -77,19 +77,22 @@ def reject_glitches(points: np.ndarray, extent: np.ndarray | float, max_jump: fl
     p[~(size >= collapse_ratio * scale)] = np.nan  # collapsed (or NaN-sized) frames
     if len(p) < 2 * half_window + 1:
         return p
-    pad = np.concatenate([np.full((half_window,) + p.shape[1:], np.nan), p,
-                          np.full((half_window,) + p.shape[1:], np.nan)])
-    med = np.empty_like(p)
     # In blocks of frames: `nanmedian` over windows with NaNs goes through masked arrays, several copies of
     # 5 x the block; over a whole 10-minute clip at once that was 350 MB. Each window is local: same result.
+    # Only the block's windows, medians and deviations exist at a time (whole-clip copies of them were
+    # another 40 MB of a 10-minute clip's peak).
+    dropped = np.zeros(p.shape[:2], dtype=bool)
     for a in range(0, len(p), chunk):
         b = min(len(p), a + chunk)
-        win = np.lib.stride_tricks.sliding_window_view(pad[a:b + 2 * half_window], 2 * half_window + 1, axis=0)
+        lo, hi = max(0, a - half_window), min(len(p), b + half_window)
+        nan_rows = [np.full((n,) + p.shape[1:], np.nan) for n in (half_window - (a - lo), half_window - (hi - b))]
+        block = np.concatenate([nan_rows[0], p[lo:hi], nan_rows[1]])  # NaN where a window runs off the clip
+        win = np.lib.stride_tricks.sliding_window_view(block, 2 * half_window + 1, axis=0)
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: nothing to compare with
-            med[a:b] = np.nanmedian(win, axis=-1)
-    dev = np.sqrt(((p - med) ** 2).sum(axis=-1))
-    p[dev > max_jump * scale] = np.nan
+            med = np.nanmedian(win, axis=-1)
+        dropped[a:b] = np.sqrt(((p[a:b] - med) ** 2).sum(axis=-1)) > max_jump * scale
+    p[dropped] = np.nan
     return p
 
 

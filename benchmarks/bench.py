@@ -126,8 +126,12 @@ def _analyse(clip: str, n: int, max_people: int, video: bool) -> dict:
                                                       stride=o.get("stride", 1), model=o.get("model")))
         dt = time.perf_counter() - t0
         size = (Path(out) / "annotated.mp4").stat().st_size if video else 0
+    import resource
+
     r = {"frames": len(res.track), "seconds": dt, "timings_s": res.timings_s,
-         "reps": len(res.analysis.set.reps) if res.analysis is not None else None}
+         "reps": len(res.analysis.set.reps) if res.analysis is not None else None,
+         # the largest child's peak: the decoding process (which holds the census model), or the clip's
+         "child_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
     if video:
         r["clip_kB"] = size // 1000
         r["replay"] = res.summary.get("replay")

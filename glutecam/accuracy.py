@@ -1,7 +1,7 @@
 """How far each exercise's pelvic measure can be trusted from each camera view: what validation against
 rendered ground truth found (`docs/accuracy.md`, `benchmarks/validate.py`), said to the person reading a
 report. Data only; the numbers are degrees of pelvic drop (side-lying: hike) held for 0.2 s per rep, over
-nine rendered clips and eight renderings of each (camera changes), with the default `full` pose model.
+nine rendered clips and up to eight camera changes of each, with the default `full` pose model.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ class ViewAccuracy:
 
 
 _NOT_VALIDATED = "no rendered clip with ground truth checks this view"
+#: How the text names each kind of view.
+_FROM = {"front": "the front", "back": "behind", "side": "the side", "lying": "the front, lying",
+         "oblique": "an oblique camera"}
 
 # (exercise, kind of view) -> what was found. Kinds: front, back, side, lying, oblique.
 _TABLE: dict[tuple[str, str], ViewAccuracy] = {
@@ -61,10 +64,6 @@ _TABLE: dict[tuple[str, str], ViewAccuracy] = {
 }
 
 
-_FROM = {"front": "the front", "back": "behind", "side": "the side", "lying": "the front, lying",
-         "oblique": "an oblique camera"}
-
-
 def view_kind(view: str | None) -> str | None:
     """front, back, side, lying or oblique (None when no view is known)."""
     if not view or view == "none":
@@ -91,13 +90,14 @@ def accuracy_text(exercise: str | None, view: str | None) -> str:
             f"{_cap(acc.advice)}.")
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def accuracy_line(exercise: str | None, view: str | None) -> str:
     """The same in one line, for a terminal."""
     acc, kind = view_accuracy(exercise, view), view_kind(view)
+    where = _FROM.get(kind or "", kind or "this view")
     if acc is None:
-        return f"accuracy: the pelvic measures from {_FROM.get(kind or '', 'this view')} were not validated"
-    return f"accuracy: {acc.measure} from {_FROM.get(kind or '', kind)}: smallest fault seen reliably: {acc.smallest_reliable}"
+        return f"accuracy: the pelvic measures from {where} were not validated"
+    return f"accuracy: {acc.measure} from {where}: smallest fault seen reliably: {acc.smallest_reliable}"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]

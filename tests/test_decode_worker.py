@@ -209,3 +209,20 @@ def test_a_census_that_cannot_be_taken_is_reported_and_the_frames_still_come(cli
     got = [(f.index, f.census) for f in frames]
     assert [i for i, _ in got] == here and all(c is None for _, c in got)
     assert "zip archive" in frames.census_error  # MediaPipe's own words for a file that is no model bundle
+
+
+@pytest.mark.model
+def test_analyse_warns_when_the_decoding_process_could_not_take_the_census(samples_dir, model_ready, tmp_path,
+                                                                            monkeypatch):
+    """The census model fails to load in the decoding process only (here: a spec naming a file that is no
+    model): the pose pass goes on, and the summary says bystanders were not counted."""
+    from glutecam.analyse import AnalyseOptions, analyse_video
+    from glutecam.pose import CensusSpec, PoseEstimator
+
+    broken = tmp_path / "not_a_model.task"
+    broken.write_bytes(b"not a model")
+    monkeypatch.setattr(PoseEstimator, "census_spec", lambda self: CensusSpec(str(broken)))
+    res = analyse_video(samples_dir / "pose2sim_single_cam01.mp4", tmp_path / "out", AnalyseOptions(video=False))
+    assert res.track.detected.all() and len(res.track) == 100
+    warning = next(w for w in res.summary["warnings"] if "not counted" in w)
+    assert "the census failed" in warning and "zip archive" in warning

@@ -13,7 +13,8 @@ ratios cancel most of the noise of a machine shared with other work, and medians
 Stages:
 - decode: decoding alone (PyAV, BGR frames);
 - floor: `PoseEstimator.process` on frames decoded beforehand (inference alone, after one warm-up frame),
-  with the once-a-second census the jobs run (a fresh detection that counts bystanders and checks the tracker);
+  with glutecam's once-a-second census (a fresh detection that counts bystanders and checks the tracker) on
+  the same thread, where `analyse` has its decoding process take it;
 - model_only: the same without the census, the tracking model's own speed (`ratio_to_model_only`);
 - bare_loop: the naive serial loop, decode then inference, nothing else;
 - analyse / analyse_video: `analyse_video` without / with the annotated clip (model load, pass 1, analysis,
@@ -80,8 +81,8 @@ def stage_decode(clip: str, n: int, max_people: int) -> dict:
 
 
 def stage_floor(clip: str, n: int, max_people: int, census_every_s: float = 1.0) -> dict:
-    """Inference alone on frames decoded beforehand (at most 300 held in memory; the rest are not timed), as
-    the jobs run it: with the once-a-second census (a second landmarker's fresh detection) on one thread."""
+    """Inference alone on frames decoded beforehand (at most 300 held in memory; the rest are not timed), with
+    the once-a-second census (a second landmarker's fresh detection) on the same thread."""
     from glutecam.pose import PoseEstimator
 
     frames = _frames(clip, min(n, 300))

@@ -63,15 +63,12 @@ class _ChildCensus:
         """The census of one frame, as `Candidate.to_json` dicts (None if the landmarker failed)."""
         import mediapipe as mp
 
-        from glutecam.pose import candidates_from_result
+        from glutecam.pose import candidates_from_result, model_rgb
 
         self._made.join()
         if self._landmarker is None:
             return None
-        if not self.rgb:
-            import cv2
-
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        image = model_rgb(image, self.rgb)
         h, w = image.shape[:2]
         try:
             result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=image))
@@ -107,9 +104,7 @@ def _child(args: dict) -> None:
             ring[slot] = frame.image
             msg = {"slot": slot, "index": frame.index, "time_s": frame.time_s}
             if census is not None and census.clock.due(frame.time_s):
-                # on the slot's contiguous copy, as the parent's model sees it (MediaPipe misreads the padded
-                # rows of a decoded frame)
-                msg["census"] = census.people(ring[slot])
+                msg["census"] = census.people(ring[slot])  # the slot's copy: the pixels the parent's model gets
                 if msg["census"] is None:
                     msg["census_error"] = census.error
             out.write(json.dumps(msg) + "\n")

@@ -61,12 +61,16 @@ def quiet_stderr():
         os.close(fd)
 
 
-def _to_rgb(image_bgr: np.ndarray) -> np.ndarray:
-    """A contiguous RGB copy for MediaPipe. OpenCV's conversion is ~10x faster than copying the reversed
-    channel view with numpy (a strided byte copy, 10+ ms a 1080p frame) and releases the GIL meanwhile."""
+def model_rgb(image: np.ndarray, is_rgb: bool) -> np.ndarray:
+    """The C-contiguous RGB array MediaPipe needs. MediaPipe misreads an array whose rows are padded (PyAV
+    decodes some widths so, e.g. the 1768 px Sports2D demo: it found nobody in them), so an RGB one is copied
+    only if it is not contiguous. BGR is converted with OpenCV, ~10x faster than copying the reversed
+    channel view with numpy (a strided byte copy, 10+ ms a 1080p frame), and it releases the GIL meanwhile."""
+    if is_rgb:
+        return np.ascontiguousarray(image)
     import cv2
 
-    return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 @dataclass
@@ -358,7 +362,7 @@ class PoseEstimator:
         if self._landmarker is None:
             raise RuntimeError("PoseEstimator.process called outside its `with` block")
         h, w = frame.image.shape[:2]
-        rgb = frame.image if frame.rgb else _to_rgb(frame.image)
+        rgb = model_rgb(frame.image, frame.rgb)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         self._collect_census()  # a background census that has finished may restart the tracker first
         ts = self._timestamp_ms(frame.time_s)

@@ -53,11 +53,11 @@ def test_a_frame_kept_after_the_source_is_closed_is_still_readable(clip):
 
 
 def test_the_pose_model_gets_rgb_frames_without_a_second_conversion(clip):
-    from glutecam.pose import _to_rgb
+    from glutecam.pose import model_rgb
 
     bgr = next(iter(VideoFileSource(clip))).image
     rgb = next(iter(ProcessDecodedSource(VideoFileSource(clip), rgb=True))).image
-    np.testing.assert_array_equal(rgb, _to_rgb(bgr))
+    np.testing.assert_array_equal(rgb, model_rgb(bgr, is_rgb=False))
 
 
 def test_stopping_early_leaves_no_process_or_shared_memory(clip):

@@ -235,3 +235,26 @@ def test_the_rdl_from_behind_is_not_left_head_down_after_the_hinge(synth_dir, mo
     assert 1 <= len(restarts) <= 3 and all(0.0 < t < track.time_s[-1] for t in restarts), restarts
     warning = next(w for w in res.summary["warnings"] if "tracking was restarted" in w)
     assert all(f"{t:.1f} s" in warning for t in restarts)
+
+
+def test_an_rgb_frame_with_padded_rows_is_read_like_a_contiguous_one(samples_dir, model_ready):
+    """PyAV decodes some widths (the 1768 px Sports2D demo) into arrays whose rows are padded; MediaPipe reads
+    those as garbage and finds nobody. PoseEstimator hands it a contiguous copy."""
+    from glutecam.pose import PoseEstimator, model_rgb
+    from glutecam.sources import Frame
+
+    frames = [f for _, f in zip(range(5), VideoFileSource(samples_dir / "pose2sim_single_cam01.mp4"))]
+    rgbs = [model_rgb(f.image, is_rgb=False) for f in frames]
+    padded = []
+    for rgb in rgbs:
+        wide = np.zeros((rgb.shape[0], rgb.shape[1] + 5, 3), np.uint8)  # 15 bytes of padding a row
+        wide[:, :rgb.shape[1]] = rgb
+        padded.append(wide[:, :rgb.shape[1]])
+    assert not padded[0].flags["C_CONTIGUOUS"] and model_rgb(padded[0], is_rgb=True).flags["C_CONTIGUOUS"]
+    tracks = []
+    for images in (rgbs, padded):
+        with PoseEstimator() as est:
+            tracks.append([est.process(Frame(im, f.index, f.time_s, 0.0, rgb=True)) for im, f in zip(images, frames)])
+    for a, b in zip(*tracks):
+        assert a.detected and b.detected
+        np.testing.assert_array_equal(b.image_px, a.image_px)

@@ -23,29 +23,30 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def decoded(clip: Path, n: int) -> list[np.ndarray]:
-    import av
+def decoded(clip: Path, n: int) -> list:
+    """The first `n` frames of `clip` in RGB, as pass 1 hands them over (`Frame`s, contiguous)."""
+    from glutecam.pose import model_rgb
+    from glutecam.sources import VideoFileSource
 
     frames = []
-    with av.open(str(clip)) as container:
-        for f in container.decode(video=0):
-            frames.append(f.to_ndarray(format="rgb24"))
-            if len(frames) >= n:
-                break
+    for f in VideoFileSource(clip).frames(rgb=True):
+        f.image = model_rgb(f.image, is_rgb=True)  # copied now, not inside the timing
+        frames.append(f)
+        if len(frames) >= n:
+            break
     return frames
 
 
-def block_ms(model: str, frames: list[np.ndarray], fps: float, census_s: float) -> np.ndarray:
+def block_ms(model: str, frames: list, census_s: float) -> np.ndarray:
     """Per-frame time of `PoseEstimator.process`, ms, for frames[1:] (frames[0] warms the model up)."""
     from glutecam.pose import PoseEstimator
-    from glutecam.sources import Frame
 
     with PoseEstimator(model=model, census_every_s=census_s) as est:
-        est.process(Frame(frames[0], 0, 0.0, 0.0, rgb=True))
+        est.process(frames[0])
         times = []
-        for i in range(1, len(frames)):
+        for f in frames[1:]:
             t = time.perf_counter()
-            est.process(Frame(frames[i], i, i / fps, 0.0, rgb=True))
+            est.process(f)
             times.append(1000 * (time.perf_counter() - t))
     return np.array(times)
 
@@ -58,7 +59,6 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--blocks", type=int, default=4, help="blocks per model")
     ap.add_argument("--census", type=float, default=1.0, help="seconds between censuses (0: none)")
-    ap.add_argument("--fps", type=float, default=30.0)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     frames = decoded(args.clip, args.frames)
@@ -66,7 +66,7 @@ def main() -> None:
     for k in range(args.blocks):
         for which in ("ab" if k % 2 == 0 else "ba"):
             model = args.model_a if which == "a" else args.model_b
-            runs[which].append(block_ms(model, frames, args.fps, args.census))
+            runs[which].append(block_ms(model, frames, args.census))
     mean = {w: [float(r.mean()) for r in rs] for w, rs in runs.items()}
     ratio = float(np.median(np.array(mean["a"]) / np.array(mean["b"])))
     result = {"clip": str(args.clip), "frames": len(frames), "census_s": args.census,

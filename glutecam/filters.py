@@ -43,15 +43,17 @@ def body_extent(points: np.ndarray, finite: np.ndarray | None = None) -> np.ndar
     `finite` (T, K): which landmarks are finite, if already known."""
     p = np.asarray(points, dtype=np.float64)
     ok = np.isfinite(p).all(axis=-1) if finite is None else finite
-    lo = np.where(ok[..., None], p, np.inf).min(axis=1)
-    hi = np.where(ok[..., None], p, -np.inf).max(axis=1)
+    where = np.broadcast_to(ok[..., None], p.shape)  # reductions that skip points, no (T, K, D) copies
+    lo = p.min(axis=1, where=where, initial=np.inf)
+    hi = p.max(axis=1, where=where, initial=-np.inf)
     with np.errstate(invalid="ignore"):
         out = np.sqrt(((hi - lo) ** 2).sum(axis=-1))
     return np.where(ok.sum(axis=1) >= 4, out, np.nan)
 
 
 def reject_glitches(points: np.ndarray, extent: np.ndarray | float, max_jump: float = 0.1,
-                    collapse_ratio: float = 0.3, half_window: int = 2, chunk: int = 1024) -> np.ndarray:
+                    collapse_ratio: float = 0.3, half_window: int = 2, chunk: int = 1024,
+                    copy: bool = True) -> np.ndarray:
     """Copy of `points` (T, K, D) without pose-model glitches, which become NaN (to be filled if short):
 
     - frames whose skeleton has collapsed (extent below `collapse_ratio` of the clip's typical `extent`,
@@ -60,12 +62,14 @@ def reject_glitches(points: np.ndarray, extent: np.ndarray | float, max_jump: fl
       side is dropped in that frame: smooth motion stays near that median (0.1 of a 1.7 m person is
       17 cm, a point moving 5 m/s for a frame at 30 fps), a landmark thrown across the image does not.
 
+    `copy=False`: `points` itself is edited and returned when it is a C-contiguous float64 array (`_own`).
+
     >>> p = np.zeros((7, 4, 2)); p[:, 1:, 0] = [10.0, 0.0, 10.0]; p[:, 3, 1] = 10.0
     >>> p[3, 0] = [9.0, 9.0]  # one landmark thrown away for one frame
     >>> bool(np.isnan(reject_glitches(p, 14.1)[3, 0]).all()), bool(np.isfinite(reject_glitches(p, 14.1)[2]).all())
     (True, True)
     """
-    p = np.array(points, dtype=np.float64, copy=True)
+    p = _own(points, copy)
     if len(p) == 0:
         return p
     sizes = np.asarray(extent, dtype=np.float64).ravel()
@@ -158,9 +162,17 @@ def _columns(x: np.ndarray) -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
-def fill_gaps(x: np.ndarray, fps: float, max_gap_s: float = 0.1) -> np.ndarray:
-    """Linearly interpolate interior NaN runs of at most `max_gap_s` (both ends must be valid)."""
-    x = np.array(x, dtype=np.float64, copy=True)
+def _own(x: np.ndarray, copy: bool) -> np.ndarray:
+    """`x` as a C-contiguous float64 array to edit in place: a copy, or with `copy=False` `x` itself when it
+    is one already (a whole clip's landmarks are 14 MB a copy at 10 minutes; chained steps need not each
+    make one)."""
+    return np.array(x, dtype=np.float64, copy=True) if copy else np.ascontiguousarray(x, dtype=np.float64)
+
+
+def fill_gaps(x: np.ndarray, fps: float, max_gap_s: float = 0.1, copy: bool = True) -> np.ndarray:
+    """Linearly interpolate interior NaN runs of at most `max_gap_s` (both ends must be valid). `copy=False`:
+    in `x` itself when it is a C-contiguous float64 array."""
+    x = _own(x, copy)
     max_len = int(math.floor(max_gap_s * fps + 1e-9))
     if max_len < 1 or len(x) < 3:
         return x
@@ -174,13 +186,16 @@ def fill_gaps(x: np.ndarray, fps: float, max_gap_s: float = 0.1) -> np.ndarray:
     return x
 
 
-def butterworth_zero_lag(x: np.ndarray, fps: float, cutoff_hz: float = 6.0, order: int = 4) -> np.ndarray:
+def butterworth_zero_lag(x: np.ndarray, fps: float, cutoff_hz: float = 6.0, order: int = 4,
+                         copy: bool = True, block: int = 16) -> np.ndarray:
     """Zero-lag Butterworth low-pass over each unbroken run of finite samples, column by column.
 
     `order` is the order of the whole zero-lag filter: a Butterworth of order `order // 2` applied forwards
     and backwards (`sosfiltfilt`), so the phase lag is zero and the roll-off that of `order`. The cut-off is
     given in Hz and scaled to the clip's frame rate (kept below 0.9 x Nyquist for slow clips). Runs of fewer
-    than 4 samples are left as they are; NaN stays NaN.
+    than 4 samples are left as they are; NaN stays NaN. `copy=False`: in `x` itself when it is a
+    C-contiguous float64 array. `block`: columns filtered per call, which bounds the filter's working copies
+    (the result does not depend on it).
 
     >>> t = np.arange(90) / 30.0
     >>> slow = np.sin(2 * np.pi * 0.5 * t)
@@ -188,7 +203,7 @@ def butterworth_zero_lag(x: np.ndarray, fps: float, cutoff_hz: float = 6.0, orde
     >>> float(np.abs(out - slow)[10:-10].max()) < 0.02
     True
     """
-    x = np.array(x, dtype=np.float64, copy=True)
+    x = _own(x, copy)
     if len(x) < 4 or fps <= 0:
         return x
     wn = min(cutoff_hz / (fps / 2.0), 0.9)
@@ -198,15 +213,19 @@ def butterworth_zero_lag(x: np.ndarray, fps: float, cutoff_hz: float = 6.0, orde
     default_pad = 3 * (2 * len(sos) + 1)
     # Columns with the same gaps (the x, y, z of a landmark; every landmark when the person is found whole)
     # are filtered together, one sosfiltfilt call per run instead of one per column and run: same result,
-    # a fraction of the time (this was most of the offline analysis's cost).
+    # a fraction of the time (this was most of the offline analysis's cost). At most `block` columns a call:
+    # sosfiltfilt makes four copies of what it is given, 32 MB for a whole 10-minute clip's world landmarks.
     groups: dict[bytes, list[int]] = {}
     for j in range(cols.shape[1]):
         groups.setdefault(np.packbits(finite[:, j]).tobytes(), []).append(j)
-    for members in groups.values():
-        for a, b in runs(finite[:, members[0]]):
+    for same_gaps in groups.values():
+        for a, b in runs(finite[:, same_gaps[0]]):
             if b - a < 4:
                 continue
-            cols[a:b, members] = sosfiltfilt(sos, cols[a:b, members], axis=0, padlen=min(default_pad, b - a - 1))
+            for k in range(0, len(same_gaps), block):
+                members = same_gaps[k:k + block]
+                cols[a:b, members] = sosfiltfilt(sos, cols[a:b, members], axis=0,
+                                                 padlen=min(default_pad, b - a - 1))
     return x
 
 

@@ -136,3 +136,63 @@ def test_glitches_found_block_by_block_are_those_found_at_once(chunk):
     np.testing.assert_array_equal(np.isnan(blocks), np.isnan(whole))
     np.testing.assert_array_equal(blocks[~np.isnan(blocks)], whole[~np.isnan(whole)])
     assert np.isnan(whole[40, 5]).all() and np.isnan(whole[42, 9]).all() and np.isnan(whole[299, 0]).all()
+
+
+def _landmark_series(t: int = 240, seed: int = 5) -> np.ndarray:
+    """(t, 33, 3) smooth random walks with a short gap, a long one and a glitch."""
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.normal(0, 1.0, (t, 33, 3)), axis=0) + 100 * rng.normal(size=(1, 33, 3))
+    x[50:52, 4] = np.nan
+    x[100:140, 7] = np.nan
+    x[180, 11] += 400.0
+    return x
+
+
+def _steps():
+    from glutecam.filters import body_extent, reject_glitches
+
+    return {
+        "fill_gaps": lambda a, **k: fill_gaps(a, 30.0, **k),
+        "butterworth_zero_lag": lambda a, **k: butterworth_zero_lag(a, 30.0, **k),
+        "reject_glitches": lambda a, **k: reject_glitches(a, body_extent(a), **k),
+    }
+
+
+@pytest.mark.parametrize("step", ["fill_gaps", "butterworth_zero_lag", "reject_glitches"])
+def test_copy_false_works_in_the_array_itself_only_when_it_can(step):
+    fn, x = _steps()[step], _landmark_series()
+    expected = fn(x.copy())
+    own = x.copy()
+    out = fn(own, copy=False)
+    assert out is own
+    np.testing.assert_array_equal(out, expected)
+    # not C-contiguous, or not float64: worked on a copy, the caller's array untouched
+    for given, wanted in ((x.copy()[..., :2], fn(x[..., :2].copy())), (x.astype(np.float32), None)):
+        before = given.copy()
+        out = fn(given, copy=False)
+        assert out is not given and out.dtype == np.float64 and out.flags.c_contiguous
+        np.testing.assert_array_equal(given, before)
+        if wanted is not None:
+            np.testing.assert_array_equal(out, wanted)
+    assert not np.array_equal(expected, x, equal_nan=True)  # the step did change something
+
+
+def test_butterworth_result_does_not_depend_on_how_many_columns_a_call_filters():
+    x = _landmark_series()
+    whole = butterworth_zero_lag(x, 30.0, block=99)
+    for block in (1, 7, 16):
+        np.testing.assert_array_equal(butterworth_zero_lag(x, 30.0, block=block), whole)
+
+
+def test_body_extent_is_the_diagonal_of_the_finite_landmarks_box():
+    from glutecam.filters import body_extent
+
+    x = _landmark_series()[..., :2]
+    x[60:70, :30] = np.nan  # 3 landmarks left: too few
+    x[80, 2] = np.inf
+    ok = np.isfinite(x).all(axis=-1)
+    for i in (0, 65, 80, 200):
+        pts = x[i][ok[i]]
+        want = np.hypot(*(pts.max(axis=0) - pts.min(axis=0))) if len(pts) >= 4 else np.nan
+        np.testing.assert_allclose(body_extent(x)[i], want, rtol=1e-12)
+    assert np.isnan(body_extent(x)[60:70]).all()

@@ -57,37 +57,44 @@ def effective_fps(track: PoseTrack) -> float:
     return float(1.0 / np.median(steps)) if len(steps) else 30.0
 
 
-def _without_glitches(track: PoseTrack, config: Config, gate: bool) -> list[np.ndarray]:
-    """Image (T, 33, 2) and world (T, 33, 3) landmarks with low-visibility points (if `gate`) and glitches
-    set to NaN; a point lost in either goes in both (one model output)."""
+def _glitch_free(points: np.ndarray, visibility: np.ndarray, config: Config, gate: bool) -> np.ndarray:
+    """A copy of landmarks (T, 33, D) with low-visibility points (if `gate`), non-finite ones and glitches
+    set to NaN."""
     f = config.filters
-    out = []
-    for points in (track.image_px[..., :2], track.world_m):
-        p = gate_by_visibility(points, track.visibility, f.min_visibility if gate else -np.inf)
-        p[~np.isfinite(p).all(axis=-1)] = np.nan  # +-inf is as missing as NaN
-        out.append(reject_glitches(p, body_extent(p), f.max_jump, f.collapse_ratio))
-    lost = ~np.isfinite(out[0]).all(axis=-1) | ~np.isfinite(out[1]).all(axis=-1)
-    for p in out:
-        p[lost] = np.nan
-    return out
+    p = gate_by_visibility(points, visibility, f.min_visibility if gate else -np.inf)
+    p[~np.isfinite(p).all(axis=-1)] = np.nan  # +-inf is as missing as NaN
+    return reject_glitches(p, body_extent(p), f.max_jump, f.collapse_ratio, copy=False)
+
+
+def _lost(points: np.ndarray) -> np.ndarray:
+    return ~np.isfinite(points).all(axis=-1)
 
 
 def _smoothed(points: np.ndarray, config: Config, fps: float) -> np.ndarray:
+    """`points` (edited in place, then returned) with short gaps filled and zero-lag low-passed."""
     f = config.filters
-    return butterworth_zero_lag(fill_gaps(points, fps, f.max_gap_s), fps, f.butterworth_cutoff_hz, f.butterworth_order)
+    return butterworth_zero_lag(fill_gaps(points, fps, f.max_gap_s, copy=False), fps, f.butterworth_cutoff_hz,
+                                f.butterworth_order, copy=False)
 
 
 def clean_landmarks(track: PoseTrack, config: Config, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Image (T, 33, 2) and world (T, 33, 3) landmarks: low-visibility points and glitches removed, short
-    gaps filled, zero-lag low-passed over each unbroken run."""
-    image, world = _without_glitches(track, config, gate=True)
+    """Image (T, 33, 2) and world (T, 33, 3) landmarks: low-visibility points and glitches removed (a point
+    lost in either goes in both: one model output), short gaps filled, zero-lag low-passed over each
+    unbroken run."""
+    image = _glitch_free(track.image_px[..., :2], track.visibility, config, gate=True)
+    world = _glitch_free(track.world_m, track.visibility, config, gate=True)
+    lost = _lost(image) | _lost(world)
+    image[lost] = world[lost] = np.nan
     return _smoothed(image, config, fps), _smoothed(world, config, fps)
 
 
 def clean_world_ungated(track: PoseTrack, config: Config, fps: float) -> np.ndarray:
     """World landmarks cleaned as `clean_landmarks` does but kept whatever their visibility (the image ones
-    only decide which frames are lost)."""
-    return _smoothed(_without_glitches(track, config, gate=False)[1], config, fps)
+    only decide which frames are lost). One whole-clip array at a time: at 10 minutes each is 10-14 MB."""
+    lost = _lost(_glitch_free(track.image_px[..., :2], track.visibility, config, gate=False))
+    world = _glitch_free(track.world_m, track.visibility, config, gate=False)
+    world[lost | _lost(world)] = np.nan
+    return _smoothed(world, config, fps)
 
 
 def _standing_span_px(image_xy: np.ndarray) -> float | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,15 @@ def replacing(path: str | Path) -> Iterator[Path]:
     tmp.replace(path)
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
+def write_text_atomic(path: str | Path, text: str | Iterable[str]) -> Path:
+    """Write `text` (UTF-8) to `path` atomically; `text` may be pieces, written as they come (a page of
+    many megabytes then never exists whole in memory)."""
     with replacing(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        if isinstance(text, str):
+            tmp.write_text(text, encoding="utf-8")
+        else:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.writelines(text)
     return Path(path)
 
 

@@ -398,6 +398,12 @@ def still_moments(run: Run) -> list[float]:
 def render_report(run: Run, others: list[Run] | None = None, stills: Stills = True,
                   page_dir: Path | None = None) -> str:
     """The HTML text of the report for `run`; `others` are runs of the other side for the comparison."""
+    template, context = _page(run, others, stills, page_dir)
+    return template.render(**context)
+
+
+def _page(run: Run, others: list[Run] | None, stills: Stills, page_dir: Path | None):
+    """The report's Jinja template and the values it is rendered with (see `render_report`)."""
     page_dir = page_dir or run.path
     thresholds, thresholds_source = run.thresholds()
     timeline = build_timeline(run, thresholds)
@@ -424,7 +430,7 @@ def render_report(run: Run, others: list[Run] | None = None, stills: Stills = Tr
         "generated": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
         "js_data": {"reps": [{"index": r["index"], "start_s": r["start_s"], "end_s": r["end_s"]} for r in run.reps]},
     }
-    return environment().get_template("report.html.j2").render(**context)
+    return environment().get_template("report.html.j2"), context
 
 
 def write_report(run_dir: str | Path, others: list[str | Path | Run] | None = None, stills: Stills = True,
@@ -439,8 +445,9 @@ def write_report(run_dir: str | Path, others: list[str | Path | Run] | None = No
     run = load_run(run_dir)
     other_runs = [o if isinstance(o, Run) else load_run(o) for o in (others or [])]
     out = Path(out) if out else run.path / "report.html"
-    html = render_report(run, other_runs, stills=stills, page_dir=out.parent)
-    return write_text_atomic(out, html)
+    template, context = _page(run, other_runs, stills, out.parent)
+    # written as rendered: the page of a long set (stills of hundreds of reps) is tens of MB as one string
+    return write_text_atomic(out, template.generate(**context))
 
 
 def _click_command():

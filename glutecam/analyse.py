@@ -26,6 +26,7 @@ from glutecam.accuracy import accuracy_text
 from glutecam.annotate import Annotator, Overlay
 from glutecam.clip_worker import ClipWorker, ClipWorkerFailed, gop_frames
 from glutecam.landmarks import Landmark
+from glutecam.memory import release_free_memory
 from glutecam.pose import PoseEstimator, tracker_restarts_report
 from glutecam.files import write_json_atomic
 from glutecam.interrupts import StopRequest, stop_on_signals
@@ -546,6 +547,7 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
             restarts_s = list(estimator.tracker_restarts_s)
     census_error = frames.census_error
     analyser = warm.result()
+    release_free_memory()  # what the model and the frames' copies freed: the analysis's peak does not stack on it
     timings.update(t)
     timings["pass1_s"] = time.perf_counter() - t0
     result = AnalyseResult(out_dir=out_dir, track=track, interrupted=interrupted, stopped_early=source.error,
@@ -558,6 +560,7 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
     finally:
         result.outputs["track"] = saving.result()
     timings["analysis_s"] = time.perf_counter() - t1
+    release_free_memory()  # the analysis's whole-clip intermediates, before the outputs' and the report's peak
     result.analysis = analysis
     result.outputs["frames"] = write_csv(out_dir / "frames.csv",
                                          frame_columns(track, analysis.frames if analysis else None))

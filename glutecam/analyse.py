@@ -113,7 +113,7 @@ def run_pose(source: VideoFileSource, estimator: PoseEstimator, progress: Progre
                 progress(len(poses), total, "pose")
     except KeyboardInterrupt:
         interrupted = True
-    track = poses.build(
+    track = poses.finish(
         frame_size_wh=(info.width, info.height),
         fps=info.fps,
         source=info.path,

@@ -334,8 +334,19 @@ class TrackBuilder:
 
     def build(self, frame_size_wh: tuple[int, int], fps: float, **meta: Any) -> PoseTrack:
         """The track so far (the builder can go on collecting afterwards, even meanwhile on another thread)."""
+        return self._build(frame_size_wh, fps, False, meta)
+
+    def finish(self, frame_size_wh: tuple[int, int], fps: float, **meta: Any) -> PoseTrack:
+        """The whole track, emptying the builder as it goes: each chunk's array is freed once copied, so the
+        builder's storage and the track's (twice its size in float64) do not both exist whole at the end of a
+        long clip. The builder is empty afterwards."""
+        return self._build(frame_size_wh, fps, True, meta)
+
+    def _build(self, frame_size_wh: tuple[int, int], fps: float, release: bool, meta: dict[str, Any]) -> PoseTrack:
         n = self._n  # the frames complete now; chunks filled later are not read
         chunks = self._chunks[: -(-n // self.chunk)]
+        if release:
+            self._chunks, self._n = [], 0
         arrays = {}
         for name, (shape, dtype) in self._layout.items():
             out_dtype = np.int64 if np.issubdtype(dtype, np.integer) else np.float64
@@ -343,6 +354,6 @@ class TrackBuilder:
             for i, c in enumerate(chunks):
                 a = i * self.chunk
                 b = min(n, a + self.chunk)
-                out[a:b] = c[name][: b - a]
+                out[a:b] = c.pop(name)[: b - a] if release else c[name][: b - a]
             arrays[name] = out
         return PoseTrack(**arrays, frame_size_wh=frame_size_wh, fps=fps, **meta)

@@ -213,8 +213,9 @@ def stage_live(clip: str, n: int, max_people: int) -> dict:
     """The live pipeline on the replay source, window replaced by an in-memory sink."""
     from glutecam.live.bench import run_replay_benchmark  # provided by the live package
 
-    r = run_replay_benchmark(clip, max_frames=n, max_people=max_people)
-    return r
+    o = _opts()  # --model and --exercise, as the other stages take them
+    return run_replay_benchmark(clip, max_frames=n, max_people=max_people, exercise=o.get("exercise"),
+                                model=o.get("model"))
 
 
 STAGES = {

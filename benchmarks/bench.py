@@ -158,7 +158,7 @@ def stage_per_frame_costs(clip: str, n: int, max_people: int) -> dict:
     frames = _frames(clip, min(n, 150))
     src_wh = (frames[0].image.shape[1], frames[0].image.shape[0])
     size_wh = capped_size_wh(src_wh, 1280)
-    with PoseEstimator(max_people=max_people) as est:
+    with PoseEstimator(_opts().get("model"), max_people=max_people) as est:
         poses = [est.process(f) for f in frames]
     track = PoseTrack.from_frames(poses, src_wh, 30.0)
     ann = ScaledAnnotator(Annotator(), src_wh, size_wh)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from glutecam.analysers import get_analyser
-from glutecam.memory import release_free_memory
 from tests.synthetic import split_squat
 
 
@@ -31,7 +30,7 @@ def _analysis_peak_bytes(n_reps: int) -> tuple[int, int]:
 def test_the_analysis_holds_a_few_copies_of_the_landmarks_per_frame_not_one_per_step():
     """Each frame longer costs the analysis at most 4 copies of a frame's world landmarks (33 x 3 float64):
     the image and world landmarks, cleaned, and the ungated world ones, with working copies made a block at a
-    time (2.8 here). Before the cleaning steps worked in place and sosfiltfilt took 16 columns at a time, 5.2."""
+    time (2.8 here). It was 5.2 before the cleaning steps worked in place and sosfiltfilt took 16 columns a call."""
     n1, p1 = _analysis_peak_bytes(30)
     n2, p2 = _analysis_peak_bytes(90)
     per_frame = (p2 - p1) / (n2 - n1)

@@ -24,6 +24,9 @@ def kernel_here(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("JUPYTER_PATH", str(root))
     mp.setenv("MPLBACKEND", "Agg")
+    scratch = root / "tmp"  # the kernel's temporary folder: what a notebook leaves there goes with pytest's
+    scratch.mkdir()
+    mp.setenv("TMPDIR", str(scratch))
     yield "python3"
     mp.undo()
 

@@ -17,12 +17,14 @@ Concurrency: the database runs in WAL mode with a busy timeout, and every write 
 transaction, so several batch workers (processes) can record at once; a reader never blocks a writer.
 
 >>> import tempfile, pathlib
->>> db = pathlib.Path(tempfile.mkdtemp()) / "h.sqlite"
+>>> folder = tempfile.TemporaryDirectory()
+>>> db = pathlib.Path(folder.name) / "h.sqlite"
 >>> sid = record_session({"exercise": "split-squat", "side": "left", "view": "front", "reps": [
 ...     {"index": 1, "start_s": 0.0, "end_s": 2.0, "peak_pelvic_drop_deg": 6.5, "verdict": "fault"}]},
 ...     db=db, mode="live", source="webcam 0")
 >>> [(s.exercise, s.side, s.n_reps, s.mean_peak_drop_deg) for s in History(db).sessions()]
 [('split-squat', 'left', 1, 6.5)]
+>>> folder.cleanup()
 """
 
 from __future__ import annotations

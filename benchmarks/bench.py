@@ -41,12 +41,19 @@ DEFAULT_CLIP = REPO.parent / "shared" / "samples" / "sports2d_demo.mp4"
 CACHE = Path(tempfile.gettempdir()) / "glutecam-bench"
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM). Unlike getrusage's ru_maxrss it starts afresh at exec,
-    so a child does not inherit the peak of the process that started it."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def peak_rss_mb(pid: int | str = "self") -> float | None:
+    """A process's peak resident memory (VmHWM), MB, this one's by default. Unlike getrusage's ru_maxrss it
+    starts afresh at exec, so a child does not inherit the peak of the process that started it. Another
+    process: None when it is gone or has exited (a zombie has no memory figures)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        text = ""
+    for line in text.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
+    if pid != "self":
+        return None
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover - not Linux
@@ -136,13 +143,9 @@ class ChildPeaks:
     def _run(self, every_s: float) -> None:
         while not self._stop.wait(every_s):
             for pid in self._descendants(os.getpid()):
-                try:
-                    text = Path(f"/proc/{pid}/status").read_text()
-                except OSError:  # gone meanwhile
-                    continue
-                for line in text.splitlines():
-                    if line.startswith("VmHWM:"):
-                        self.peaks_mb[pid] = max(self.peaks_mb.get(pid, 0.0), int(line.split()[1]) / 1024)
+                peak = peak_rss_mb(pid)
+                if peak is not None:  # not gone meanwhile
+                    self.peaks_mb[pid] = max(self.peaks_mb.get(pid, 0.0), peak)
 
     @staticmethod
     def _descendants(pid: int) -> list[int]:

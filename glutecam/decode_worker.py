@@ -171,7 +171,8 @@ class ProcessDecodedSource:
         args = {"path": str(self.source.path), "stride": self.source.stride, "size_wh": [w, h], "rgb": self.rgb,
                 "ring": self._ring_path, "slots": self.slots,
                 "thumbs": str(self.jpegs.path) if self.jpegs is not None else None,
-                "jpeg_size_wh": list(self.jpegs.size_wh) if self.jpegs and self.jpegs.size_wh else None,
+                # `is not None`: a FrameJpegFile has a length, 0 until the child adds frames
+                "jpeg_size_wh": list(self.jpegs.size_wh) if self.jpegs is not None and self.jpegs.size_wh else None,
                 "census": self.census.to_json() if self.census is not None else None}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "glutecam.decode_worker", json.dumps(args)],

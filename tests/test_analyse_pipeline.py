@@ -112,6 +112,8 @@ def test_the_clip_drawn_on_the_kept_frames_is_the_clip_drawn_on_a_second_decode(
 
     kept, track = _pass1_jpegs(moving_clip, tmp_path, (200, 120))  # a clip capped at 200 px: half size
     assert len(kept.times_s) == 40 and kept.covers(track.time_s)
+    with open(kept.path, "rb") as fh:  # kept at the clip's size, not as report stills (360 px wide)
+        assert {kept.image(fh, i).shape for i in range(40)} == {(120, 200, 3)}
     overlays = analyse.frame_overlays(track, None)
     redecoded = analyse.write_annotated(moving_clip, track, overlays, tmp_path / "a.mp4", max_side=200)
     started = []

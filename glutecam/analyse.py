@@ -25,6 +25,7 @@ from glutecam import __version__
 from glutecam.accuracy import accuracy_text
 from glutecam.annotate import Annotator, Overlay
 from glutecam.clip_worker import ClipWorker, ClipWorkerFailed, gop_frames
+from glutecam.cores import CoreSplit, core_split, pin_process, pin_thread
 from glutecam.landmarks import Landmark
 from glutecam.memory import release_free_memory
 from glutecam.pose import PoseEstimator, tracker_restarts_report
@@ -53,6 +54,7 @@ class AnalyseOptions:
     video: bool = True  # write annotated.mp4
     stride: int = 1  # analyse every n-th frame
     max_people: int = 1  # see PoseEstimator: 1 tracks one person and counts bystanders once a second
+    pin_cores: bool = True  # on 2 cores, one for the model, one for its helpers (glutecam.cores); off for --jobs 2
 
 
 @dataclass
@@ -503,28 +505,29 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
     """`analyse_video` once its inputs are checked and its output folder exists."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    clip = _clip_worker(out_dir / "annotated.mp4", source, jpegs, opts) if opts.video else None
+    cores = core_split() if opts.pin_cores else None
+    clip = _clip_worker(out_dir / "annotated.mp4", source, jpegs, opts, cores) if opts.video else None
     try:
-        return _run_passes(path, out_dir, opts, config, source, jpegs, clip, progress, stop, timings, t0)
+        return _run_passes(path, out_dir, opts, config, source, jpegs, clip, cores, progress, stop, timings, t0)
     finally:
         if clip is not None:
             clip.close()
 
 
 def _clip_worker(out: Path, source: VideoFileSource, jpegs: FrameJpegFile | None,
-                 opts: AnalyseOptions) -> ClipWorker | None:
+                 opts: AnalyseOptions, cores: CoreSplit | None) -> ClipWorker | None:
     """The process that draws the clip during pass 1, on the frames the decoding process keeps (without them,
     the clip is drawn after pass 1, decoding the source again)."""
     if jpegs is None or jpegs.size_wh is None:
         return None
     info = source.info
     return ClipWorker(out, jpegs, {"frame_size_wh": (info.width, info.height), "fps": info.fps},
-                      opts.exercise, opts.config_path, opts.side, opts.stride).start()
+                      opts.exercise, opts.config_path, opts.side, opts.stride, cores=cores).start()
 
 
 def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: VideoFileSource,
-                jpegs: FrameJpegFile | None, clip: ClipWorker | None, progress: Progress | None, stop: StopRequest,
-                timings: dict[str, float], t0: float) -> AnalyseResult:
+                jpegs: FrameJpegFile | None, clip: ClipWorker | None, cores: CoreSplit | None,
+                progress: Progress | None, stop: StopRequest, timings: dict[str, float], t0: float) -> AnalyseResult:
     """`_run_job` once the clip process is started."""
     from glutecam.report.report import still_moments
     from glutecam.report.run import load_run
@@ -532,19 +535,26 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
     # the census of people in view is taken by the decoding process (see glutecam.decode_worker), which starts
     # first: its own start-up (and the census model's) overlaps the model load here
     estimator = PoseEstimator(opts.model, max_people=opts.max_people, census_from_frames=True)
-    with ProcessDecodedSource(source, rgb=True, jpegs=jpegs, census=estimator.census_spec()).start() as frames:
+    with ProcessDecodedSource(source, rgb=True, jpegs=jpegs, census=estimator.census_spec(),
+                              cores=cores.helpers if cores else None).start() as frames:
         # The analysers and the report take a second of CPU to import (scipy.signal, jinja2). Imported on a
         # thread while pass 1 ran, they slowed inference (MediaPipe retakes the GIL around each call into C:
         # 24-25 ms a frame against 23.3 for 600 1768x994 frames); started while MediaPipe and the model load
         # (its C calls leave the GIL free), they save about 1 s of inference. Since MediaPipe's own import is
         # lean (glutecam.mediapipe_import) they end ~0.7 s into pass 1; waiting for them first was no faster.
         warm = _Background("warm-up", _make_analyser, opts.exercise, config)
-        with estimator:
-            timings["model_load_s"] = time.perf_counter() - t0  # importing MediaPipe, then loading the model
-            track, interrupted, t = run_pose(source, estimator, progress, stop, frames,
-                                             on_pose=clip.add if clip is not None else None)
-            model = estimator.model
-            restarts_s = list(estimator.tracker_restarts_s)
+        # the model's thread, and MediaPipe's threads it starts, on a core of their own (the warm-up thread,
+        # already started, is not)
+        pin_thread(cores.model if cores else None)
+        try:
+            with estimator:
+                timings["model_load_s"] = time.perf_counter() - t0  # importing MediaPipe, then loading the model
+                track, interrupted, t = run_pose(source, estimator, progress, stop, frames,
+                                                 on_pose=clip.add if clip is not None else None)
+                model = estimator.model
+                restarts_s = list(estimator.tracker_restarts_s)
+        finally:
+            pin_process(cores.all if cores else None)
     census_error = frames.census_error
     analyser = warm.result()
     release_free_memory()  # what the model and the frames' copies freed: the analysis's peak does not stack on it

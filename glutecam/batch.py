@@ -152,6 +152,7 @@ def run_batch(clips: list[Path], dirs: list[Path], options: dict[str, Any], jobs
     results: dict[int, ClipResult] = {}
     interrupted = False
     jobs = max(1, jobs)
+    options = {**options, "pin_cores": jobs == 1}  # two jobs' models would share a core (glutecam.cores)
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter per worker: no inherited threads or model
     queue = list(range(len(clips)))
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from glutecam.cores import CoreSplit, pin_process, pin_thread
 from glutecam.thumbnails import FrameJpegFile
 
 #: Seconds a frame waits before it is drawn with an analysis that has not seen the end of the set.
@@ -216,6 +217,7 @@ class _Drawer:
         return self._finish(self.final)
 
     def _finish(self, final: dict) -> dict:
+        pin_process(self.args.get("all_cores"))  # the pose pass is over: every core, for every thread
         out = sys.stdout
         self.track = self.poses.build(**self.meta)
         overlays = final["overlays"]
@@ -377,6 +379,7 @@ def _child(args: dict) -> None:
         os.nice(int(args.get("nice", 10)))  # before any thread starts: x264's threads inherit it
     except OSError:
         pass
+    pin_thread(args.get("cores"))  # the same: until the pose pass ends (`_Drawer._finish`)
     inbox: queue.Queue = queue.Queue()
     threading.Thread(target=_read_messages, args=(sys.stdin.buffer, inbox), daemon=True).start()
     out = sys.stdout
@@ -396,18 +399,21 @@ class ClipWorker:
     """Draws `out` (annotated.mp4) in a child process from the frames in `kept` (see the module docstring).
 
     `add(pose)` each pose of the pass as it is made; then `finish(...)` with the whole analysis's overlays,
-    or `close()` to abandon the clip (its files are deleted)."""
+    or `close()` to abandon the clip (its files are deleted). `cores` (a `glutecam.cores.CoreSplit`): the
+    child keeps to the helpers' cores until the pass ends, then takes them all."""
 
     def __init__(self, out: Path, kept: FrameJpegFile, track_meta: dict[str, Any], exercise: str | None,
                  config_path: Path | None = None, side: str | None = None, stride: int = 1,
                  preset: str = "superfast", lag_s: float = LAG_S, gop_s: float = GOP_S, nice: int = 10,
-                 batch: int = 16) -> None:
+                 batch: int = 16, cores: CoreSplit | None = None) -> None:
         self.out = Path(out)
         self.kept = kept
         self.args = {"out": str(self.out), "kept": str(kept.path), "size_wh": list(kept.size_wh),
                      "track_meta": track_meta, "exercise": exercise,
                      "config_path": str(config_path) if config_path else None, "side": side, "stride": stride,
-                     "preset": preset, "lag_s": lag_s, "gop_s": gop_s, "nice": nice}
+                     "preset": preset, "lag_s": lag_s, "gop_s": gop_s, "nice": nice,
+                     # during the pose pass (a `glutecam.cores.CoreSplit`): the helpers' cores, then all of them
+                     "cores": list(cores.helpers) if cores else None, "all_cores": list(cores.all) if cores else None}
         self.batch = batch
         self._poses: list = []
         self._sent = 0  # kept-file entries sent

@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Iterator
 
+from glutecam.cores import pin_thread
 from glutecam.frame_ring import create_ring_file, map_ring, remove
 from glutecam.sources import Frame, SourceError, VideoFileSource
 from glutecam.thumbnails import FrameJpegFile, clip_frame_jpeg, thumbnail_jpeg
@@ -83,6 +84,7 @@ def _child(args: dict) -> None:
     or null with "census_error", on the frames the census clock picks); {"end": error} when done."""
     for sig in (signal.SIGINT, signal.SIGTERM):  # sent to the whole group: the parent stops, then so do we
         signal.signal(sig, signal.SIG_IGN)
+    pin_thread(args.get("cores"))  # before any thread starts (the census model's, the decoder's)
     out = sys.stdout
     slots, (w, h) = args["slots"], args["size_wh"]
     ring = map_ring(args["ring"], slots, w, h)
@@ -145,11 +147,13 @@ class ProcessDecodedSource:
     frame is requested: copy it to keep it longer. With `jpegs`, the child also keeps a JPEG of every frame it
     hands over in that file (`glutecam.thumbnails`: a report still, or the frame at the file's `size_wh`).
     With `census` (a `pose.CensusSpec`), the frames it picks carry `Frame.census` (see the module docstring);
-    `census_error` says why a census failed, if one did (that frame then has none).
+    `census_error` says why a census failed, if one did (that frame then has none). `cores`: the CPU cores
+    the child keeps to (`glutecam.cores`), None for any.
     """
 
     def __init__(self, source: VideoFileSource, size_wh: tuple[int, int] | None = None, rgb: bool = False,
-                 slots: int = 4, jpegs: FrameJpegFile | None = None, census=None) -> None:
+                 slots: int = 4, jpegs: FrameJpegFile | None = None, census=None,
+                 cores: tuple[int, ...] | None = None) -> None:
         self.source = source
         self.info = source.info
         self.error: str | None = None
@@ -159,6 +163,7 @@ class ProcessDecodedSource:
         self.jpegs = jpegs
         self.census = census
         self.census_error: str | None = None
+        self.cores = cores
         self._proc: subprocess.Popen | None = None
         self._ring_path: str | None = None
 
@@ -173,7 +178,8 @@ class ProcessDecodedSource:
                 "thumbs": str(self.jpegs.path) if self.jpegs is not None else None,
                 # `is not None`: a FrameJpegFile has a length, 0 until the child adds frames
                 "jpeg_size_wh": list(self.jpegs.size_wh) if self.jpegs is not None and self.jpegs.size_wh else None,
-                "census": self.census.to_json() if self.census is not None else None}
+                "census": self.census.to_json() if self.census is not None else None,
+                "cores": list(self.cores) if self.cores else None}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "glutecam.decode_worker", json.dumps(args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,

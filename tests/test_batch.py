@@ -30,6 +30,18 @@ def fake_job(clip: str, out_dir: str, options: dict, db) -> ClipResult:
     return ClipResult(clip, out_dir, "done", exercise=options["exercise"], verdict="good", n_reps=2)
 
 
+def pin_job(clip: str, out_dir: str, options: dict, db) -> ClipResult:
+    """Says whether the job was asked to pin its model to a core (glutecam.cores)."""
+    return ClipResult(clip, out_dir, "done", verdict=f"pin_cores={options['pin_cores']}")
+
+
+@pytest.mark.parametrize("jobs, pinned", [(1, True), (2, False)])
+def test_only_a_job_running_alone_pins_its_model_to_a_core(tmp_path, jobs, pinned):
+    clips = [tmp_path / n for n in ("a.mp4", "b.mp4")]
+    results, _ = run_batch(clips, [tmp_path / c.stem for c in clips], {}, jobs=jobs, job=pin_job)
+    assert [r.verdict for r in results] == [f"pin_cores={pinned}"] * 2
+
+
 def test_find_clips_and_output_folders(tmp_path):
     for name in ("b.mp4", "a.MOV", "a.mp4", ".hidden.mp4", "notes.txt", "c.webm"):
         (tmp_path / name).write_bytes(b"x")

@@ -209,7 +209,7 @@ def test_when_the_clip_process_fails_the_clip_is_drawn_after_the_analysis(tmp_pa
     from glutecam.clip_worker import ClipWorker
     from glutecam.thumbnails import FrameJpegFile
 
-    def broken(out, source, jpegs, opts):  # its frames file is not the one the decoding process fills
+    def broken(out, source, jpegs, opts, cores):  # its frames file is not the one the decoding process fills
         info = source.info
         return ClipWorker(out, FrameJpegFile(out.parent / ".glutecam-missing-annotated", jpegs.size_wh),
                           {"frame_size_wh": (info.width, info.height), "fps": info.fps}, opts.exercise).start()

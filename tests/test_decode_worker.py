@@ -1,6 +1,7 @@
 """Decoding in a child process: the same frames as decoding here, scaled and converted on request, and no
 process or shared memory left behind however the iteration ends."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -226,3 +227,12 @@ def test_analyse_warns_when_the_decoding_process_could_not_take_the_census(sampl
     assert res.track.detected.all() and len(res.track) == 100
     warning = next(w for w in res.summary["warnings"] if "not counted" in w)
     assert "the census failed" in warning and "zip archive" in warning
+
+
+def test_the_child_keeps_to_the_cores_it_is_given(clip):
+    core = sorted(os.sched_getaffinity(0))[-1]
+    frames = ProcessDecodedSource(VideoFileSource(clip), cores=(core,))
+    for _ in frames:
+        assert os.sched_getaffinity(frames._proc.pid) == {core}
+        break
+    frames.close()

@@ -86,7 +86,8 @@ def cli() -> None:
                    "are counted once a second. 2+: everyone, each frame; the largest, most central at the start is "
                    "followed.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1,
-              help="With a FOLDER: clips analysed at once, each in its own process.")
+              help="With a FOLDER: clips analysed at once, each in its own process (on 2 cores, 2 is faster "
+                   "only with --no-video).")
 @click.option("--db", type=click.Path(path_type=Path), default=None,
               help="History database to record the session in (default: the user data folder).")
 def analyse(video: Path, out_dir: Path | None, exercise: str | None, side: str | None, model: str | None,

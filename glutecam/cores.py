@@ -6,8 +6,9 @@ processes (decoding; drawing the annotated clip) the other. Left to the schedule
 priority: on a 2-core VM, 600 frames of the Sports2D demo took 9.8-10.0 s of inference pinned against
 10.8-11.0 s not, and the whole job 10.6-10.8 against 11.9-12.0 s (alternating, 3 runs each); with the
 clip, inference 10.4-10.5 against 12.3-13.0 s and the job 14.4-14.6 against 15.1-15.9 s. A lower priority
-for the clip process did not do it (`nice 19`, `SCHED_IDLE`: inference 11.5-12.5 s). With more cores the helpers have cores of their own and nothing is pinned; two
-jobs at once (`--jobs 2`) are not pinned either, as their models would share one core.
+for the clip process did not do it (`nice 19`, `SCHED_IDLE`: inference 11.5-12.5 s). With more cores the
+helpers have cores of their own and nothing is pinned; two jobs at once (`--jobs 2`) are not pinned either,
+as their models would share one core.
 
 Linux only (`os.sched_setaffinity`); elsewhere `core_split` gives None and nothing changes.
 """

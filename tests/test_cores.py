@@ -7,6 +7,8 @@ import pytest
 
 from glutecam.cores import CoreSplit, core_split, pin_process
 
+if not hasattr(os, "sched_getaffinity"):
+    pytest.skip("CPU affinity is Linux's", allow_module_level=True)
 ALLOWED = sorted(os.sched_getaffinity(0))
 
 

@@ -155,8 +155,12 @@ class VideoFileSource:
                     self.error = self._cut_short(index, t0, last_t)
                     break
                 except Exception as exc:
-                    self.error = (f"decoding failed after {index} frames ({last_t - (t0 or 0):.2f} s): "
-                                  f"{_damage(self.path) or f'damaged data ({_short(exc)})'}")
+                    # a cut file is said the same way whether the decoder raised (single-threaded, as on
+                    # one core) or just stopped (frame-threaded): `_cut_short`
+                    damage = _damage(self.path)
+                    self.error = (f"{self._read_up_to(index, t0, last_t)}: {damage}" if damage else
+                                  f"decoding failed after {index} frames ({last_t - (t0 or 0):.2f} s): "
+                                  f"damaged data ({_short(exc)})")
                     break
             frame, pending = pending, None
             t = last_t = self._frame_time(frame, index)
@@ -182,10 +186,15 @@ class VideoFileSource:
             duration, rate = self.info.duration_s, (self.info.fps * self.stride) or 30.0
             if not expected or duration is None or last_t - (t0 or 0) >= duration - max(3 / rate, 0.2):
                 return None
+        return f"{self._read_up_to(n_decoded, t0, last_t)}: {damage or 'the rest of the file is missing or damaged'}"
+
+    def _read_up_to(self, n_decoded: int, t0: float | None, last_t: float) -> str:
+        """"only the first N of M frames could be read (up to T s of D s)", M and D when the container says."""
+        expected = self.info.n_frames
+        missing = expected - n_decoded if expected else 0
         where = f"only the first {n_decoded}" + (f" of {expected}" if missing > 0 else "")
         where += f" frames could be read (up to {last_t - (t0 or 0):.2f} s"
-        where += f" of {self.info.duration_s:.2f} s)" if self.info.duration_s and missing > 0 else ")"
-        return f"{where}: {damage or 'the rest of the file is missing or damaged'}"
+        return where + (f" of {self.info.duration_s:.2f} s)" if self.info.duration_s and missing > 0 else ")")
 
     def close(self) -> None:
         try:

@@ -116,6 +116,27 @@ def test_cut_short_mid_file_is_analysed_up_to_the_damage_and_says_where(tmp_path
     assert (out / "reps.json").exists()
 
 
+def test_a_cut_file_is_said_the_same_way_whether_the_decoder_raises_or_stops(tmp_path, long_clips):
+    """Frame-threaded (several cores) the decoder just stops at the cut; on one core (as `analyse`'s decoding
+    process is on two: glutecam.cores) it raises. Both say how far the file could be read, and why."""
+    import os
+
+    from glutecam.cores import pin_thread
+    from glutecam.sources import VideoFileSource
+
+    cut = bad.truncated(long_clips[True], tmp_path / "cut.mp4", 0.6)
+    allowed = sorted(os.sched_getaffinity(0))
+    for cores in (allowed, allowed[:1]):  # the codec takes its threads from the cores it may use
+        pin_thread(cores)
+        try:
+            src = VideoFileSource(cut)
+            n = sum(1 for _ in src.frames())
+        finally:
+            pin_thread(allowed)
+        assert 5 <= n < 48 and src.error.startswith(f"only the first {n} of 48 frames could be read (up to ")
+        assert "the file is cut short" in src.error
+
+
 # -- odd but valid videos: analysed, with what was found said plainly ------------------------------------
 def analyse_ok(tmp_path, clip, *extra) -> tuple[dict, PoseTrack, list[dict], subprocess.CompletedProcess]:
     out = tmp_path / "out"

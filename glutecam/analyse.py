@@ -25,7 +25,7 @@ from glutecam import __version__
 from glutecam.accuracy import accuracy_text
 from glutecam.annotate import Annotator, Overlay
 from glutecam.clip_worker import ClipWorker, ClipWorkerFailed, gop_frames
-from glutecam.cores import CoreSplit, core_split, pin_process, pin_thread
+from glutecam.cores import CoreSplit, core_split, one_core_decodes, pin_process, pin_thread
 from glutecam.landmarks import Landmark
 from glutecam.memory import release_free_memory
 from glutecam.pose import PoseEstimator, tracker_restarts_report
@@ -505,7 +505,8 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
     """`analyse_video` once its inputs are checked and its output folder exists."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    cores = core_split() if opts.pin_cores else None
+    info = source.info
+    cores = core_split() if opts.pin_cores and one_core_decodes(info.width, info.height, opts.stride) else None
     clip = _clip_worker(out_dir / "annotated.mp4", source, jpegs, opts, cores) if opts.video else None
     try:
         return _run_passes(path, out_dir, opts, config, source, jpegs, clip, cores, progress, stop, timings, t0)

@@ -8,7 +8,8 @@ priority: on a 2-core VM, 600 frames of the Sports2D demo took 9.8-10.0 s of inf
 clip, inference 10.4-10.5 against 12.3-13.0 s and the job 14.4-14.6 against 15.1-15.9 s. A lower priority
 for the clip process did not do it (`nice 19`, `SCHED_IDLE`: inference 11.5-12.5 s). With more cores the
 helpers have cores of their own and nothing is pinned; two jobs at once (`--jobs 2`) are not pinned either,
-as their models would share one core.
+as their models would share one core; nor are large frames (`one_core_decodes`), which one core cannot decode
+as fast as the model runs.
 
 Linux only (`os.sched_setaffinity`); elsewhere `core_split` gives None and nothing changes.
 """
@@ -44,6 +45,26 @@ def core_split(allowed: Iterable[int] | None = None) -> CoreSplit | None:
     if len(cores) != 2:
         return None
     return CoreSplit(model=cores[:1], helpers=cores[1:], all=cores)
+
+
+#: Pixels decoded per analysed frame (width x height x stride) up to which the decoding process keeps up with the
+#: model on one core. Pinned against not, no clip, 2 runs each: the Sports2D demo as it is (1768x994 VP9, 230
+#: frames) 4.8-5.0 s against 5.1; scaled to 2560x1440 H.264 (300 frames) 6.5-6.7 against 7.1-7.5 s; to 3840x2160
+#: 11.2-11.4 against 10.0-10.2 s: on one core libavcodec decodes a 4K frame in about 35 ms, twice the model's
+#: time, and the model waits.
+MAX_PIXELS_ON_ONE_CORE = 2560 * 1440
+
+
+def one_core_decodes(width: int, height: int, stride: int = 1) -> bool:
+    """Whether one core decodes frames of `width` x `height` px (every `stride`-th analysed) fast enough for
+    the model (`MAX_PIXELS_ON_ONE_CORE`).
+
+    >>> one_core_decodes(1920, 1080), one_core_decodes(2560, 1440), one_core_decodes(3840, 2160)
+    (True, True, False)
+    >>> one_core_decodes(1920, 1080, stride=2)  # every other frame analysed: two decoded a model frame
+    False
+    """
+    return width * height * max(1, stride) <= MAX_PIXELS_ON_ONE_CORE
 
 
 def pin_thread(cores: Iterable[int] | None) -> None:

@@ -66,12 +66,20 @@ def test_analyse_keeps_the_model_and_its_helpers_apart_during_the_pass_then_free
     assert "annotated" in res.outputs and res.timings_s["clip_frames_early"] > 0
 
 
-@pytest.mark.parametrize("pin", [False, True])
-def test_analyse_pins_nothing_when_told_not_to(tmp_path, synth_dir, model_ready, monkeypatch, pin):
+@pytest.mark.parametrize("pin, max_pixels, pinned", [
+    (True, 2560 * 1440, True),
+    (False, 2560 * 1440, False),  # told not to (batch --jobs 2)
+    (True, 640 * 480 - 1, False),  # frames too large for one core to decode as fast as the model runs
+])
+def test_analyse_pins_only_when_asked_and_when_one_core_can_decode(tmp_path, synth_dir, model_ready, monkeypatch,
+                                                                    pin, max_pixels, pinned):
     import glutecam.analyse as analyse
+    import glutecam.cores as cores
 
     asked = []
     monkeypatch.setattr(analyse, "core_split", lambda: asked.append(1) or None)
-    analyse.analyse_video(synth_dir / "slha_front_clean.mp4", tmp_path / "run",
-                          analyse.AnalyseOptions(exercise="side-lying-abduction", video=False, pin_cores=pin))
-    assert asked == ([1] if pin else [])
+    monkeypatch.setattr(cores, "MAX_PIXELS_ON_ONE_CORE", max_pixels)
+    res = analyse.analyse_video(synth_dir / "slha_front_clean.mp4", tmp_path / "run",
+                                analyse.AnalyseOptions(exercise="side-lying-abduction", video=False, pin_cores=pin))
+    assert (res.summary["source"]["width"], res.summary["source"]["height"]) == (640, 480)
+    assert asked == ([1] if pinned else [])

@@ -6,8 +6,9 @@ runs on the whole track (zero-lag filtering needs it). The annotated clip, when 
 analysis found at each moment, so the clip and `reps.json` always agree. It is drawn on the frames the decoding
 process keeps as JPEGs at the clip's size (`glutecam.thumbnails`): by another child process during pass 1,
 a few seconds behind it, redrawing afterwards what the whole analysis changed (`glutecam.clip_worker`); or,
-when that process fails, in a pass 2 after the analysis (`write_annotated`), which decodes the source again
-when there was no room on disk for the JPEGs.
+when that process fails, in a pass 2 after the analysis (`write_annotated`). A recording too long for its
+JPEGs to be kept (or no room on the disk) is drawn in that pass 2 by a child process decoding the source again
+(`ClipWorker.late`), in this one only if that child fails.
 """
 
 from __future__ import annotations
@@ -595,17 +596,24 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
         replay = Replay.for_worst_rep(path, analysis, opts.stride)  # slow motion of the worst rep
         moments = still_moments(load_run(out_dir)) if analysis is not None else []
         overlays = frame_overlays(track, analysis)
-        video = None
-        if clip is not None:
-            try:
-                made = clip.finish(overlays, replay, moments, progress, stop)
-            except ClipWorkerFailed:  # drawn here instead
-                clip = None
-            else:
-                video, stills = made.path, made.stills
-                if replay is not None and made.replay_s:
-                    replay.clip_start_s, replay.clip_end_s = made.replay_s
-                timings["clip_frames_early"], timings["clip_frames_redrawn"] = made.frames_early, made.frames_redrawn
+        video = late = None
+        if clip is None and jpegs is None:  # no kept frames (a long recording): a child decodes and draws
+            clip = late = ClipWorker.late(out_dir / "annotated.mp4", path, result.outputs["track"], opts.stride).start()
+        try:
+            if clip is not None:
+                try:
+                    made = clip.finish(overlays, replay, moments, progress, stop)
+                except ClipWorkerFailed:  # drawn here instead
+                    clip = None
+                else:
+                    video, stills = made.path, made.stills
+                    if replay is not None and made.replay_s:
+                        replay.clip_start_s, replay.clip_end_s = made.replay_s
+                    timings["clip_frames_early"] = made.frames_early
+                    timings["clip_frames_redrawn"] = made.frames_redrawn
+        finally:
+            if late is not None:  # the early one is closed by `_run_job`
+                late.close()
         if clip is None:
             picker = NearestPicker(moments, thumbnail_jpeg)
             video = write_annotated(path, track, overlays, out_dir / "annotated.mp4", opts.stride, progress, stop,

@@ -15,7 +15,12 @@ its final one is drawn and encoded again and spliced in (`glutecam.gop_splice`).
 pass after the analysis would draw (the same pixels before compression); only the work moved.
 
 Frames come from the JPEGs the decoding process keeps at the clip's size (`glutecam.thumbnails`); the parent
-forwards where they lie in the file with the poses. The parent writes length-prefixed pickles to the child's
+forwards where they lie in the file with the poses. `ClipWorker.late` is the same process started after the analysis when there are no kept frames (a recording
+whose JPEGs would pass 4 GB, or no room on the disk): it reads the track the job saved, decodes the source
+again and draws the clip as `analyse.write_annotated` does, so that the encoder and the frames in flight of a
+long clip live in a child process, not in the main one (whose memory then stays that of the analysis).
+
+The parent writes length-prefixed pickles to the child's
 stdin (("frames", poses, jpeg entries), ("final", {...}), ("stop",)); the child answers in JSON lines:
 {"done": k, "total": n} while finishing, then {"result": {...}} or {"fail": why}. The child ignores Ctrl+C
 and SIGTERM (the parent decides) and exits at once when its stdin closes; the parent deletes its files.
@@ -331,6 +336,64 @@ class _Drawer:
         return out
 
 
+def _draw_late(args: dict, inbox: queue.Queue) -> dict:
+    """The late child: wait for the overlays, then draw the whole clip from a decode of the source."""
+    from glutecam.analyse import write_annotated
+    from glutecam.thumbnails import NearestPicker, thumbnail_jpeg
+    from glutecam.track import PoseTrack
+
+    drawer = _LateState(inbox)
+    while drawer.final is None:
+        drawer.take(inbox.get())
+    final = drawer.final
+    track = PoseTrack.load(args["track"])
+    if len(final["overlays"]) != len(track):
+        raise ClipWorkerFailed(f"{len(final['overlays'])} overlays for {len(track)} frames")
+    out = sys.stdout
+    picker = NearestPicker(final.get("stills") or [], thumbnail_jpeg)
+    replay = final.get("replay_object")
+
+    def progress(done: int, total: int | None, stage: str) -> None:
+        if done % 5 == 0 or done == total:
+            out.write(json.dumps({"done": done, "total": total}) + "\n")
+            out.flush()
+
+    path = write_annotated(Path(args["source"]), track, final["overlays"], Path(args["out"]), args.get("stride", 1),
+                           progress, drawer, replay=replay, stills=picker, preset=args["preset"])
+    stills = picker.finish() if path is not None else []
+    replay_s = (replay.clip_start_s, replay.clip_end_s) if path is not None and replay is not None \
+        and replay.clip_end_s is not None else None
+    return {"path": str(path) if path is not None else None, "replay_s": replay_s,
+            "stills": [base64.b64encode(s).decode() if s is not None else None for s in stills],
+            "early": 0, "redrawn": 0}
+
+
+class _LateState:
+    """The late child's messages: the final overlays, and a stop request (true once asked, as `write_annotated`
+    takes one; it looks at its inbox each time it is asked)."""
+
+    def __init__(self, inbox: queue.Queue) -> None:
+        self.inbox = inbox
+        self.final: dict | None = None
+        self.stopping = False
+
+    def take(self, msg) -> None:
+        if msg is None:
+            raise _Abandoned
+        if msg[0] == "final":
+            self.final = msg[1]
+        elif msg[0] == "stop":
+            self.stopping = True
+
+    def __bool__(self) -> bool:
+        while not self.stopping:
+            try:
+                self.take(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return self.stopping
+
+
 class _Stopping:
     """True once the drawer is asked to stop (a stop request as `write_slowed` takes one)."""
 
@@ -384,7 +447,7 @@ def _child(args: dict) -> None:
     threading.Thread(target=_read_messages, args=(sys.stdin.buffer, inbox), daemon=True).start()
     out = sys.stdout
     try:
-        result = _Drawer(args, inbox).run()
+        result = _draw_late(args, inbox) if args.get("late") else _Drawer(args, inbox).run()
         out.write(json.dumps({"result": result}) + "\n")
     except _Abandoned:
         os._exit(0)  # the parent has gone or given up: it removes the files
@@ -402,13 +465,14 @@ class ClipWorker:
     or `close()` to abandon the clip (its files are deleted). `cores` (a `glutecam.cores.CoreSplit`): the
     child keeps to the helpers' cores until the pass ends, then takes them all."""
 
-    def __init__(self, out: Path, kept: FrameJpegFile, track_meta: dict[str, Any], exercise: str | None,
+    def __init__(self, out: Path, kept: FrameJpegFile | None, track_meta: dict[str, Any], exercise: str | None,
                  config_path: Path | None = None, side: str | None = None, stride: int = 1,
                  preset: str = "superfast", lag_s: float = LAG_S, gop_s: float = GOP_S, nice: int = 10,
                  batch: int = 16, cores: CoreSplit | None = None) -> None:
         self.out = Path(out)
         self.kept = kept
-        self.args = {"out": str(self.out), "kept": str(kept.path), "size_wh": list(kept.size_wh),
+        self.args = {"out": str(self.out), "kept": str(kept.path) if kept is not None else None,  # (it has a len)
+                     "size_wh": list(kept.size_wh) if kept is not None else None,
                      "track_meta": track_meta, "exercise": exercise,
                      "config_path": str(config_path) if config_path else None, "side": side, "stride": stride,
                      "preset": preset, "lag_s": lag_s, "gop_s": gop_s, "nice": nice,
@@ -420,6 +484,15 @@ class ClipWorker:
         self._proc: subprocess.Popen | None = None
         self.failed: str | None = None
         self._answered = False  # the child gave its result: a partial clip it left is a true one
+
+    @classmethod
+    def late(cls, out: Path, source: Path, track_file: Path, stride: int = 1,
+             preset: str = "superfast") -> "ClipWorker":
+        """A worker that draws the whole clip after the analysis, decoding `source` again and reading the pose
+        track from `track_file` (see the module docstring); then `start()` and `finish(...)` as for the other."""
+        worker = cls(out, None, {}, None, stride=stride, preset=preset)
+        worker.args.update(late=True, source=str(source), track=str(track_file))
+        return worker
 
     def start(self) -> "ClipWorker":
         self._proc = subprocess.Popen(
@@ -439,6 +512,8 @@ class ClipWorker:
             self.failed = "the clip process ended unexpectedly"
 
     def _flush(self) -> None:
+        if self.kept is None:  # a late worker: no poses nor frames to forward
+            return
         entries = self.kept.entries(self._sent)
         self._sent += len(entries)
         self._send(("frames", self._poses, entries))
@@ -472,6 +547,7 @@ class ClipWorker:
         if replay is not None:
             final["replay"] = {"a": replay.start_s - replay.pad_s, "b": replay.end_s + replay.pad_s,
                                "slow": replay.slow, "banner": replay.banner}
+            final["replay_object"] = replay  # a late worker draws it with `write_annotated`
         self._send(("final", final))
         stop_sent = False
         for line in self._proc.stdout:  # to the end, also when sending failed: the child may say why

@@ -222,6 +222,39 @@ def test_when_the_clip_process_fails_the_clip_is_drawn_after_the_analysis(tmp_pa
     assert not [p for p in res.out_dir.iterdir() if p.name.startswith(".") or ".part" in p.name]
 
 
+@pytest.mark.model
+def test_a_recording_too_long_to_keep_is_drawn_after_the_analysis_by_a_child_process(tmp_path, split_squat_run,
+                                                                                      monkeypatch):
+    """No kept frames (a recording whose JPEGs would pass 4 GB): a child decodes the source and draws the clip
+    the main process would (its encoder and frames then weigh on the child); if that child fails, the main
+    process draws it."""
+    import glutecam.analyse as analyse
+    from glutecam.clip_worker import ClipWorker
+
+    clip, early = split_squat_run
+    monkeypatch.setattr(analyse, "clip_frames_file", lambda *a, **k: None)
+    here = []
+    real = analyse.write_annotated
+    monkeypatch.setattr(analyse, "write_annotated", lambda *a, **k: here.append(1) or real(*a, **k))
+    late = analyse.analyse_video(clip, tmp_path / "late", analyse.AnalyseOptions(exercise="split-squat"))
+    assert here == [] and late.timings_s["clip_frames_early"] == 0  # drawn by the child, none during the pass
+
+    make = ClipWorker.late.__func__  # a child that cannot read the track fails: drawn here instead
+    monkeypatch.setattr(ClipWorker, "late", classmethod(
+        lambda cls, out, source, track, stride=1: make(cls, out, source, track.with_name("gone.npz"), stride)))
+    fallback = analyse.analyse_video(clip, tmp_path / "here", analyse.AnalyseOptions(exercise="split-squat"))
+    assert here == [1] and "clip_frames_early" not in fallback.timings_s
+
+    a, b, c = (_frames_of(r.outputs["annotated"]) for r in (early, late, fallback))
+    assert len(a) == len(b) == len(c) > 300  # the set, then the slow-motion replay
+    assert early.summary["replay"] == late.summary["replay"] == fallback.summary["replay"]
+    assert max(np.abs(x - y).mean() for x, y in zip(a, b)) < 3  # the same drawing, encoded twice
+    assert max(np.abs(x - y).mean() for x, y in zip(b, c)) < 0.5
+    assert (late.out_dir / "report.html").read_text().count("data:image/jpeg") >= len(late.analysis.set.reps)
+    for r in (late, fallback):
+        assert not [p for p in r.out_dir.iterdir() if p.name.startswith(".") or ".part" in p.name]
+
+
 def test_the_clip_process_draws_a_frame_only_once_two_analyses_agree_on_its_overlay(monkeypatch):
     """A rep whose labels an analysis of more of the set changes is not drawn early (it would be drawn again)."""
     import glutecam.analyse as analyse

@@ -147,6 +147,15 @@ class FrameJpegFile:
     def __len__(self) -> int:
         return len(self.times_s)
 
+    def __bool__(self) -> bool:
+        """True, also while it holds no frame yet: a file to fill, not a collection (`if jpegs and ...` once
+        sent the clip's size nowhere while the file was still empty).
+
+        >>> bool(FrameJpegFile("x.jpgs")), len(FrameJpegFile("x.jpgs"))
+        (True, 0)
+        """
+        return True
+
     def entries(self, start: int = 0) -> list[tuple[float, int, int]]:
         """(time s, offset, length) of each frame from the `start`-th on, as `add` takes them: to hand the
         file over to another process."""

@@ -15,15 +15,16 @@ its final one is drawn and encoded again and spliced in (`glutecam.gop_splice`).
 pass after the analysis would draw (the same pixels before compression); only the work moved.
 
 Frames come from the JPEGs the decoding process keeps at the clip's size (`glutecam.thumbnails`); the parent
-forwards where they lie in the file with the poses. `ClipWorker.late` is the same process started after the analysis when there are no kept frames (a recording
-whose JPEGs would pass 4 GB, or no room on the disk): it reads the track the job saved, decodes the source
-again and draws the clip as `analyse.write_annotated` does, so that the encoder and the frames in flight of a
-long clip live in a child process, not in the main one (whose memory then stays that of the analysis).
+forwards where they lie in the file with the poses. `ClipWorker.late` is the same process started after the
+analysis when there are no kept frames (a recording whose JPEGs would pass 4 GB, or no room on the disk): it
+reads the track the job saved, decodes the source again and draws the clip as `analyse.write_annotated` does,
+so that the encoder and the frames in flight of a long clip live in a child process, not in the main one
+(whose memory then stays that of the analysis).
 
-The parent writes length-prefixed pickles to the child's
-stdin (("frames", poses, jpeg entries), ("final", {...}), ("stop",)); the child answers in JSON lines:
-{"done": k, "total": n} while finishing, then {"result": {...}} or {"fail": why}. The child ignores Ctrl+C
-and SIGTERM (the parent decides) and exits at once when its stdin closes; the parent deletes its files.
+The parent writes length-prefixed pickles to the child's stdin (("frames", poses, jpeg entries),
+("final", {...}), ("stop",)); the child answers in JSON lines: {"done": k, "total": n} while finishing, then
+{"result": {...}} or {"fail": why}. The child ignores Ctrl+C and SIGTERM (the parent decides) and exits at
+once when its stdin closes; the parent deletes its files.
 """
 
 from __future__ import annotations
@@ -342,10 +343,10 @@ def _draw_late(args: dict, inbox: queue.Queue) -> dict:
     from glutecam.thumbnails import NearestPicker, thumbnail_jpeg
     from glutecam.track import PoseTrack
 
-    drawer = _LateState(inbox)
-    while drawer.final is None:
-        drawer.take(inbox.get())
-    final = drawer.final
+    state = _LateState(inbox)
+    while state.final is None:
+        state.take(inbox.get())
+    final = state.final
     track = PoseTrack.load(args["track"])
     if len(final["overlays"]) != len(track):
         raise ClipWorkerFailed(f"{len(final['overlays'])} overlays for {len(track)} frames")
@@ -359,7 +360,7 @@ def _draw_late(args: dict, inbox: queue.Queue) -> dict:
             out.flush()
 
     path = write_annotated(Path(args["source"]), track, final["overlays"], Path(args["out"]), args.get("stride", 1),
-                           progress, drawer, replay=replay, stills=picker, preset=args["preset"])
+                           progress, state, replay=replay, stills=picker, preset=args["preset"])
     stills = picker.finish() if path is not None else []
     replay_s = (replay.clip_start_s, replay.clip_end_s) if path is not None and replay is not None \
         and replay.clip_end_s is not None else None
@@ -471,7 +472,7 @@ class ClipWorker:
                  batch: int = 16, cores: CoreSplit | None = None) -> None:
         self.out = Path(out)
         self.kept = kept
-        self.args = {"out": str(self.out), "kept": str(kept.path) if kept is not None else None,  # (it has a len)
+        self.args = {"out": str(self.out), "kept": str(kept.path) if kept is not None else None,
                      "size_wh": list(kept.size_wh) if kept is not None else None,
                      "track_meta": track_meta, "exercise": exercise,
                      "config_path": str(config_path) if config_path else None, "side": side, "stride": stride,

@@ -78,6 +78,8 @@ else:
     glutecam.video_out.H264Writer.write = _counted("video", glutecam.video_out.H264Writer.write)
     # "finish 1": the pose pass and the analysis are done; the clip process is told to finish the clip
     glutecam.clip_worker.ClipWorker.finish = _entered("finish", glutecam.clip_worker.ClipWorker.finish)
+    if os.environ.get("GLUTECAM_TEST_NO_KEPT"):  # as for a recording too long to keep its frames: the clip
+        glutecam.analyse.clip_frames_file = lambda *a, **k: None  # is drawn by a child after the analysis
 
 
 def _signalled(signame, fn):
@@ -160,11 +162,13 @@ def test_a_signal_during_pose_keeps_the_frames_so_far(tmp_path, clip, signum):
     assert "annotated.mp4" not in (out / "report.html").read_text(encoding="utf-8")
 
 
-def test_a_signal_while_drawing_the_clip_keeps_the_analysis_and_leaves_no_finished_looking_clip(tmp_path, clip):
+@pytest.mark.parametrize("kept", [True, False], ids=["drawn-during-the-pass", "drawn-after-it"])
+def test_a_signal_while_drawing_the_clip_keeps_the_analysis_and_leaves_no_finished_looking_clip(tmp_path, clip,
+                                                                                                kept):
     import av
 
     out = tmp_path / "out"
-    proc, log = start(tmp_path, clip, "--out", out)
+    proc, log = start(tmp_path, clip, "--out", out, env_extra=None if kept else {"GLUTECAM_TEST_NO_KEPT": "1"})
     wait_for(proc, log, "finish", 1)  # the clip process is behind (slowed down): it is still drawing
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
@@ -175,6 +179,7 @@ def test_a_signal_while_drawing_the_clip_keeps_the_analysis_and_leaves_no_finish
     assert not (out / "annotated.mp4").exists()
     partial = out / "annotated.part.mp4"
     drawn = log.read_text().count("clip ")
+    assert "video 1" not in log.read_text()  # drawn by the clip process, not by this one
     with av.open(str(partial)) as c:  # closed properly: what was drawn plays
         assert 1 <= sum(1 for _ in c.decode(video=0)) <= drawn < 40
     assert any("annotated.part.mp4" in w for w in summary["warnings"])

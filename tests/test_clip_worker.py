@@ -190,7 +190,9 @@ def test_the_clip_drawn_during_the_pose_pass_is_the_clip_drawn_after_it(tmp_path
     import glutecam.analyse as analyse
 
     clip, early = split_squat_run
-    assert early.timings_s["clip_frames_early"] > 200  # most of the 300 frames were drawn during the pass
+    # a good part of the 300 frames drawn during the pass: on two cores the clip process shares one with the
+    # decoding process then (glutecam.cores), and drew 168-230 in CI runs
+    assert early.timings_s["clip_frames_early"] > 100
     monkeypatch.setattr(analyse, "_clip_worker", lambda *a, **k: None)  # the clip drawn after the analysis
     late = analyse.analyse_video(clip, tmp_path / "late", analyse.AnalyseOptions(exercise="split-squat"))
     assert "clip_frames_early" not in late.timings_s

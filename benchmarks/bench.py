@@ -393,7 +393,7 @@ def bench_pipeline(args, options: dict) -> dict:
                         med[s][k.replace("_s", "_ms_per_frame")] = 1e3 * v / rs[0]["frames"]
                 for k in ("model_load_s", "analysis_s", "report_s"):  # fixed costs, in seconds
                     med[s][k] = _median_of([r["timings_s"] for r in rs], k)
-                for k in ("clip_frames_early", "clip_frames_redrawn"):  # drawn during pass 1; drawn again
+                for k in ("clip_frames_early", "clip_frames_redrawn", "clip_frames_raw"):  # during pass 1; again; on raw copies
                     med[s][k] = _median_of([r["timings_s"] for r in rs], k)
                 med[s]["pass1_ratio_to_floor"] = _median_of([r["ratios_pass1"] for r in rounds], s)
                 med[s]["stream_ratio_to_floor"] = _median_of([r["ratios_stream"] for r in rounds], s)

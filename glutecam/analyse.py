@@ -4,7 +4,8 @@ Pass 1 decodes (in a child process, `decode_worker`) and runs the pose model, ac
 Ctrl+C or a damaged stream ends the pass early and everything computed so far is still written. The exercise analysis
 runs on the whole track (zero-lag filtering needs it). The annotated clip, when wanted, shows what that
 analysis found at each moment, so the clip and `reps.json` always agree. It is drawn on the frames the decoding
-process keeps as JPEGs at the clip's size (`glutecam.thumbnails`): by another child process during pass 1,
+process keeps as JPEGs at the clip's size (`glutecam.thumbnails`; most also handed over raw,
+`glutecam.raw_frames`): by another child process during pass 1,
 a few seconds behind it, redrawing afterwards what the whole analysis changed (`glutecam.clip_worker`); or,
 when that process fails, in a pass 2 after the analysis (`write_annotated`). A recording too long for its
 JPEGs to be kept (or no room on the disk) is drawn in that pass 2 by a child process decoding the source again
@@ -33,6 +34,7 @@ from glutecam.pose import PoseEstimator, tracker_restarts_report
 from glutecam.files import write_json_atomic
 from glutecam.interrupts import StopRequest, stop_on_signals
 from glutecam.decode_worker import ProcessDecodedSource
+from glutecam.raw_frames import RawFrameRing
 from glutecam.prefetch import prefetch
 from glutecam.thumbnails import FrameJpegFile, NearestPicker, thumbnail_jpeg
 from glutecam.sources import VideoFileSource
@@ -519,12 +521,14 @@ def _run_job(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: Vi
 def _clip_worker(out: Path, source: VideoFileSource, jpegs: FrameJpegFile | None,
                  opts: AnalyseOptions, cores: CoreSplit | None) -> ClipWorker | None:
     """The process that draws the clip during pass 1, on the frames the decoding process keeps (without them,
-    the clip is drawn after pass 1, decoding the source again)."""
+    the clip is drawn after pass 1, decoding the source again), and the ring through which the decoding
+    process hands it raw copies of them while it keeps up (`glutecam.raw_frames`)."""
     if jpegs is None or jpegs.size_wh is None:
         return None
     info = source.info
     return ClipWorker(out, jpegs, {"frame_size_wh": (info.width, info.height), "fps": info.fps},
-                      opts.exercise, opts.config_path, opts.side, opts.stride, cores=cores).start()
+                      opts.exercise, opts.config_path, opts.side, opts.stride, cores=cores,
+                      raw=RawFrameRing.create(jpegs.size_wh)).start()
 
 
 def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: VideoFileSource,
@@ -538,7 +542,8 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
     # first: its own start-up (and the census model's) overlaps the model load here
     estimator = PoseEstimator(opts.model, max_people=opts.max_people, census_from_frames=True)
     with ProcessDecodedSource(source, rgb=True, jpegs=jpegs, census=estimator.census_spec(),
-                              cores=cores.helpers if cores else None).start() as frames:
+                              cores=cores.helpers if cores else None,
+                              raw=clip.raw if clip is not None else None).start() as frames:
         # The analysers and the report take a second of CPU to import (scipy.signal, jinja2). Imported on a
         # thread while pass 1 ran, they slowed inference (MediaPipe retakes the GIL around each call into C:
         # 24-25 ms a frame against 23.3 for 600 1768x994 frames); started while MediaPipe and the model load
@@ -611,6 +616,7 @@ def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source:
                         replay.clip_start_s, replay.clip_end_s = made.replay_s
                     timings["clip_frames_early"] = made.frames_early
                     timings["clip_frames_redrawn"] = made.frames_redrawn
+                    timings["clip_frames_raw"] = made.frames_raw
         finally:
             if late is not None:  # the early one is closed by `_run_job`
                 late.close()

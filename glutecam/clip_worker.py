@@ -12,14 +12,17 @@ drawn again from 120-240 of 600 to none; on the rendered exercise sets it holds 
 the pass ends, the parent sends the whole analysis's overlays: the frames left are drawn with them, and every
 group of pictures (GOP: the clip has a keyframe every `gop_s`) in which a drawn frame's overlay differs from
 its final one is drawn and encoded again and spliced in (`glutecam.gop_splice`). The clip is then the one a
-pass after the analysis would draw (the same pixels before compression); only the work moved.
+pass after the analysis would draw (the same drawing on the same frames); only the work moved.
 
 Frames come from the JPEGs the decoding process keeps at the clip's size (`glutecam.thumbnails`); the parent
-forwards where they lie in the file with the poses. `ClipWorker.late` is the same process started after the
-analysis when there are no kept frames (a recording whose JPEGs would pass 4 GB, or no room on the disk): it
-reads the track the job saved, decodes the source again and draws the clip as `analyse.write_annotated` does,
-so that the encoder and the frames in flight of a long clip live in a child process, not in the main one
-(whose memory then stays that of the analysis).
+forwards where they lie in the file with the poses. While this process keeps up, most frames also come as raw
+copies (`glutecam.raw_frames`), which it draws on instead of decompressing their JPEG (the pictures differ by
+the JPEG's loss: about 2 levels in 255 on the Sports2D demo, before H.264's own).
+
+`ClipWorker.late` is the same process started after the analysis when there are no kept frames (a recording
+whose JPEGs would pass 4 GB, or no room on the disk): it reads the track the job saved, decodes the source
+again and draws the clip as `analyse.write_annotated` does, so that the encoder and the frames in flight of a
+long clip live in a child process, not in the main one (whose memory then stays that of the analysis).
 
 The parent writes length-prefixed pickles to the child's stdin (("frames", poses, jpeg entries),
 ("final", {...}), ("stop",)); the child answers in JSON lines: {"done": k, "total": n} while finishing, then
@@ -47,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from glutecam.cores import CoreSplit, pin_process, pin_thread
+from glutecam.raw_frames import RawFrameReader, RawFrameRing
 from glutecam.thumbnails import FrameJpegFile
 
 #: Seconds a frame waits before it is drawn with an analysis that has not seen the end of the set.
@@ -80,6 +84,7 @@ class ClipResult:
     stills: list[bytes | None]  # a report still (`thumbnail_jpeg` of the drawn frame) per moment asked for
     frames_early: int  # frames drawn before the pose pass ended
     frames_redrawn: int  # of those, frames drawn again (their GOP had a frame whose overlay changed)
+    frames_raw: int = 0  # frames drawn on a raw copy from the decoding process (`glutecam.raw_frames`)
 
 
 # ------------------------------------------------------------------------------------------------ the child
@@ -138,6 +143,8 @@ class _Drawer:
         self._analysed_at = 0  # poses the last analysis saw
         self.sync = False  # asked to say when it has drawn all it can
         self._fh = open(self.kept.path, "rb")
+        self.raw = RawFrameReader(args["raw"]) if args.get("raw") else None
+        self.frames_raw = 0  # drawn on a raw copy
 
     # messages
     def _take(self, msg) -> None:
@@ -168,10 +175,17 @@ class _Drawer:
     # drawing
     def _draw(self, i: int, overlay, writer) -> np.ndarray:
         track = self.track
-        image = self.annotator.annotate(self.kept.image(self._fh, i), track.image_px[i], track.visibility[i],
-                                        overlay)
+        image = self.annotator.annotate(self._frame(i), track.image_px[i], track.visibility[i], overlay)
         writer.write(image, float(track.time_s[i]))
         return image
+
+    def _frame(self, i: int) -> np.ndarray:
+        """The `i`-th kept frame (BGR): its raw copy the first time, if it has one, else its JPEG decoded."""
+        slot = self.kept.take_raw_slot(i)
+        if slot is not None and self.raw is not None:
+            self.frames_raw += 1
+            return self.raw.take(slot)
+        return self.kept.image(self._fh, i)
 
     def _ready(self) -> int:
         return min(len(self.poses), len(self.kept))
@@ -290,7 +304,8 @@ class _Drawer:
                 if p is not None:
                     p.unlink(missing_ok=True)
         stills = [base64.b64encode(s).decode() if s is not None else None for s in self._stills(final, overlays)]
-        return {"path": str(path), "replay_s": replay_s, "stills": stills, "early": early, "redrawn": redrawn}
+        return {"path": str(path), "replay_s": replay_s, "stills": stills, "early": early, "redrawn": redrawn,
+                "raw": self.frames_raw}
 
     def _splice(self, patches: dict[int, Path]) -> Path:
         from glutecam.gop_splice import splice_gops
@@ -315,7 +330,8 @@ class _Drawer:
                 cut = self.out.with_name(f".glutecam-cut-{self.out.name}")
                 splice_gops(partial, cut, self.gop, keep_gops=bad[0])
                 cut.replace(partial)
-        return {"path": None, "replay_s": None, "stills": [], "early": len(self.keys), "redrawn": 0}
+        return {"path": None, "replay_s": None, "stills": [], "early": len(self.keys), "redrawn": 0,
+                "raw": self.frames_raw}
 
     def _stills(self, final: dict, overlays: list) -> list[bytes | None]:
         """The report's still of each moment asked for: the frame nearest it, drawn as in the clip."""
@@ -469,16 +485,18 @@ class ClipWorker:
     def __init__(self, out: Path, kept: FrameJpegFile | None, track_meta: dict[str, Any], exercise: str | None,
                  config_path: Path | None = None, side: str | None = None, stride: int = 1,
                  preset: str = "superfast", lag_s: float = LAG_S, gop_s: float = GOP_S, nice: int = 10,
-                 batch: int = 16, cores: CoreSplit | None = None) -> None:
+                 batch: int = 16, cores: CoreSplit | None = None, raw: RawFrameRing | None = None) -> None:
         self.out = Path(out)
         self.kept = kept
+        self.raw = raw
         self.args = {"out": str(self.out), "kept": str(kept.path) if kept is not None else None,
                      "size_wh": list(kept.size_wh) if kept is not None else None,
                      "track_meta": track_meta, "exercise": exercise,
                      "config_path": str(config_path) if config_path else None, "side": side, "stride": stride,
                      "preset": preset, "lag_s": lag_s, "gop_s": gop_s, "nice": nice,
                      # during the pose pass (a `glutecam.cores.CoreSplit`): the helpers' cores, then all of them
-                     "cores": list(cores.helpers) if cores else None, "all_cores": list(cores.all) if cores else None}
+                     "cores": list(cores.helpers) if cores else None, "all_cores": list(cores.all) if cores else None,
+                     "raw": self.raw.clip_spec() if self.raw is not None else None}
         self.batch = batch
         self._poses: list = []
         self._sent = 0  # kept-file entries sent
@@ -498,7 +516,7 @@ class ClipWorker:
     def start(self) -> "ClipWorker":
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "glutecam.clip_worker", json.dumps(self.args)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=self.raw.clip_fds() if self.raw is not None else (),
             stderr=None if os.environ.get("GLUTECAM_DEBUG") else subprocess.DEVNULL)
         return self
 
@@ -569,7 +587,7 @@ class ClipWorker:
                                   partial=partial if partial.exists() else None,
                                   replay_s=tuple(r["replay_s"]) if r["replay_s"] else None,
                                   stills=[base64.b64decode(s) if s else None for s in r["stills"]],
-                                  frames_early=r["early"], frames_redrawn=r["redrawn"])
+                                  frames_early=r["early"], frames_redrawn=r["redrawn"], frames_raw=r.get("raw", 0))
         self.close()
         raise ClipWorkerFailed(self.failed or "the clip process ended unexpectedly")
 
@@ -592,6 +610,8 @@ class ClipWorker:
             p.unlink(missing_ok=True)
         if not self._answered:
             self.out.with_name(self.out.stem + ".part" + self.out.suffix).unlink(missing_ok=True)
+        if self.raw is not None:
+            self.raw.close()
 
 
 if __name__ == "__main__":

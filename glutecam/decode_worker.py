@@ -32,7 +32,8 @@ from collections.abc import Iterator
 from glutecam.cores import pin_thread
 from glutecam.frame_ring import create_ring_file, map_ring, remove
 from glutecam.sources import Frame, SourceError, VideoFileSource
-from glutecam.thumbnails import FrameJpegFile, clip_frame_jpeg, thumbnail_jpeg
+from glutecam.raw_frames import RawFrameRing, RawFrameWriter
+from glutecam.thumbnails import FrameJpegFile, clip_frame, clip_frame_jpeg, thumbnail_jpeg
 
 #: How the reason a stream ended early starts when the decoding process died (the file itself may be fine).
 DIED = "the decoding process ended unexpectedly"
@@ -93,6 +94,7 @@ def _child(args: dict) -> None:
     free = list(range(slots))
     thumbs = open(args["thumbs"], "ab") if args.get("thumbs") else None
     jpeg_wh = args.get("jpeg_size_wh")
+    raw = RawFrameWriter(args["raw"]) if args.get("raw") and jpeg_wh else None
     census = _ChildCensus(args["census"], args["rgb"]) if args.get("census") else None
     try:
         source = VideoFileSource(args["path"], stride=args["stride"])
@@ -112,8 +114,8 @@ def _child(args: dict) -> None:
             out.write(json.dumps(msg) + "\n")
             out.flush()
             if thumbs is not None:  # after the frame is on its way: the model need not wait for this
-                jpeg = (clip_frame_jpeg(frame.image, jpeg_wh, rgb=args["rgb"]) if jpeg_wh
-                        else thumbnail_jpeg(frame.image, rgb=args["rgb"]))
+                small = clip_frame(frame.image, jpeg_wh, rgb=args["rgb"]) if jpeg_wh else None
+                jpeg = clip_frame_jpeg(small) if jpeg_wh else thumbnail_jpeg(frame.image, rgb=args["rgb"])
                 try:
                     offset = thumbs.tell()
                     thumbs.write(jpeg)
@@ -122,7 +124,10 @@ def _child(args: dict) -> None:
                     thumbs.close()
                     thumbs = None
                     continue
-                out.write(json.dumps({"thumb": [frame.time_s, offset, len(jpeg)]}) + "\n")
+                msg = {"thumb": [frame.time_s, offset, len(jpeg)]}
+                if raw is not None and (slot := raw.put(small)) is not None:
+                    msg["raw"] = slot
+                out.write(json.dumps(msg) + "\n")
         out.write(json.dumps({"end": source.error}) + "\n")
     except (BrokenPipeError, OSError):
         return  # the parent went away
@@ -145,7 +150,9 @@ class ProcessDecodedSource:
     `Frame.rgb` says so). After iterating, `error` (and the wrapped source's `error`) says why the stream
     ended early, if it did (a damaged file, or the child dying after some frames). Each `Frame.image` is a view of a shared buffer that is reused once the next
     frame is requested: copy it to keep it longer. With `jpegs`, the child also keeps a JPEG of every frame it
-    hands over in that file (`glutecam.thumbnails`: a report still, or the frame at the file's `size_wh`).
+    hands over in that file (`glutecam.thumbnails`: a report still, or the frame at the file's `size_wh`);
+    with `raw` too (a `glutecam.raw_frames.RawFrameRing`, for the clip process), a raw copy of that frame
+    when the ring has a free slot, its slot noted in `jpegs`.
     With `census` (a `pose.CensusSpec`), the frames it picks carry `Frame.census` (see the module docstring);
     `census_error` says why a census failed, if one did (that frame then has none). `cores`: the CPU cores
     the child keeps to (`glutecam.cores`), None for any.
@@ -153,7 +160,7 @@ class ProcessDecodedSource:
 
     def __init__(self, source: VideoFileSource, size_wh: tuple[int, int] | None = None, rgb: bool = False,
                  slots: int = 4, jpegs: FrameJpegFile | None = None, census=None,
-                 cores: tuple[int, ...] | None = None) -> None:
+                 cores: tuple[int, ...] | None = None, raw: RawFrameRing | None = None) -> None:
         self.source = source
         self.info = source.info
         self.error: str | None = None
@@ -164,6 +171,7 @@ class ProcessDecodedSource:
         self.census = census
         self.census_error: str | None = None
         self.cores = cores
+        self.raw = raw if jpegs is not None and jpegs.size_wh else None  # raw copies of clip frames only
         self._proc: subprocess.Popen | None = None
         self._ring_path: str | None = None
 
@@ -179,10 +187,12 @@ class ProcessDecodedSource:
                 # `is not None`: a FrameJpegFile has a length, 0 until the child adds frames
                 "jpeg_size_wh": list(self.jpegs.size_wh) if self.jpegs is not None and self.jpegs.size_wh else None,
                 "census": self.census.to_json() if self.census is not None else None,
-                "cores": list(self.cores) if self.cores else None}
+                "cores": list(self.cores) if self.cores else None,
+                "raw": self.raw.decoder_spec() if self.raw is not None else None}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "glutecam.decode_worker", json.dumps(args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            pass_fds=self.raw.decoder_fds() if self.raw is not None else (),
             stderr=None if os.environ.get("GLUTECAM_DEBUG") else subprocess.DEVNULL)
         return self
 
@@ -215,7 +225,7 @@ class ProcessDecodedSource:
                 if "fail" in msg:
                     raise RuntimeError(f"decoding {self.source.path} failed: {msg['fail']}")
                 if "thumb" in msg:
-                    self.jpegs.add(*msg["thumb"])
+                    self.jpegs.add(*msg["thumb"], raw_slot=msg.get("raw"))
                     continue
                 held = msg["slot"]
                 delivered += 1

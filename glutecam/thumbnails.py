@@ -6,7 +6,7 @@ and the annotated clip. Decoding the source a second time costs about 11 ms of C
 decoding process has time to spare on its core while the model runs, so it keeps a JPEG of every frame it
 hands over in a file (on disk, not in memory):
 - without a clip, a 360 px still (`thumbnail_jpeg`, about 10-40 kB a frame), for the report;
-- with a clip, the frame at the clip's size (`clip_frame_jpeg`, quality 90, about 100-250 kB a 1280x720
+- with a clip, the frame at the clip's size (`clip_frame`, then `clip_frame_jpeg`, quality 90, about 100-250 kB a 1280x720
   frame), which the clip pass draws on instead of decoding the source again (a JPEG decodes in 3-4 ms).
 """
 
@@ -83,17 +83,21 @@ class NearestPicker:
         return self.out
 
 
-def clip_frame_jpeg(image: np.ndarray, size_wh: tuple[int, int], rgb: bool = False,
-                    quality: int = CLIP_FRAME_QUALITY) -> bytes:
-    """`image` (BGR, or RGB when `rgb`) scaled to `size_wh` (w, h, px; bilinear, as the clip pass scales)
-    and JPEG-compressed, in BGR order."""
+def clip_frame(image: np.ndarray, size_wh: tuple[int, int], rgb: bool = False) -> np.ndarray:
+    """`image` (BGR, or RGB when `rgb`) scaled to `size_wh` (w, h, px; bilinear, as the clip pass scales), in
+    BGR order."""
     import cv2
 
     if (image.shape[1], image.shape[0]) != tuple(size_wh):
         image = cv2.resize(image, tuple(int(v) for v in size_wh), interpolation=cv2.INTER_LINEAR)
-    if rgb:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if rgb else image
+
+
+def clip_frame_jpeg(frame: np.ndarray, quality: int = CLIP_FRAME_QUALITY) -> bytes:
+    """A `clip_frame` (BGR) JPEG-compressed."""
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:  # pragma: no cover - OpenCV cannot fail on a uint8 image
         raise RuntimeError("could not compress a frame")
     return buf.tobytes()
@@ -103,7 +107,8 @@ class FrameJpegFile:
     """The JPEGs of one pass, one a frame: bytes appended to `path` by the decoding process; here, where
     each frame's lie (`add`), the one nearest a moment (`nearest`), and all of them decoded (`images`).
 
-    `size_wh`: None for report stills (`thumbnail_jpeg`), else the clip's size (`clip_frame_jpeg`).
+    `size_wh`: None for report stills (`thumbnail_jpeg`), else the clip's size (`clip_frame_jpeg`). Each frame may
+    also have a raw copy for a while (`add`'s `raw_slot`: see `glutecam.raw_frames`).
     """
 
     def __init__(self, path: str | Path, size_wh: tuple[int, int] | None = None) -> None:
@@ -111,11 +116,19 @@ class FrameJpegFile:
         self.size_wh = tuple(size_wh) if size_wh else None
         self.times_s: list[float] = []
         self._spans: list[tuple[int, int]] = []
+        self._raw_slots: list[int | None] = []
 
-    def add(self, time_s: float, offset: int, length: int) -> None:
-        """The thumbnail of the frame at `time_s` (s, increasing) is bytes `offset`..`offset+length`."""
+    def add(self, time_s: float, offset: int, length: int, raw_slot: int | None = None) -> None:
+        """The thumbnail of the frame at `time_s` (s, increasing) is bytes `offset`..`offset+length`;
+        `raw_slot`: the slot of the frame's raw copy in a `raw_frames` ring, if it has one."""
         self.times_s.append(float(time_s))
         self._spans.append((int(offset), int(length)))
+        self._raw_slots.append(raw_slot)
+
+    def take_raw_slot(self, i: int) -> int | None:
+        """The ring slot of the `i`-th frame's raw copy, once: None if it had none or it was taken."""
+        slot, self._raw_slots[i] = self._raw_slots[i], None
+        return slot
 
     def nearest(self, times_s: list[float]) -> list[bytes | None]:
         """The thumbnail of the frame nearest each time (the earlier one on a tie: `NearestPicker`'s rule, so
@@ -156,10 +169,11 @@ class FrameJpegFile:
         """
         return True
 
-    def entries(self, start: int = 0) -> list[tuple[float, int, int]]:
-        """(time s, offset, length) of each frame from the `start`-th on, as `add` takes them: to hand the
-        file over to another process."""
-        return [(t, *span) for t, span in zip(self.times_s[start:], self._spans[start:])]
+    def entries(self, start: int = 0) -> list[tuple[float, int, int, int | None]]:
+        """(time s, offset, length, raw slot) of each frame from the `start`-th on, as `add` takes them: to
+        hand the file over to another process."""
+        return [(t, *span, slot) for t, span, slot in
+                zip(self.times_s[start:], self._spans[start:], self._raw_slots[start:])]
 
     def image(self, fh, i: int) -> np.ndarray:
         """The `i`-th frame decoded (BGR, uint8), read from `fh` (this file, open for reading). Raises OSError

@@ -1,5 +1,6 @@
 """The clip drawn during the pose pass: GOP splicing, and the clip process against what it must draw."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,48 @@ def test_a_clip_process_that_cannot_read_its_frames_fails_for_the_caller_to_draw
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ring of raw frames is Linux-only")
+def test_frames_handed_over_raw_make_the_clip_their_jpegs_make(tmp_path, kept_frames):
+    """With a ring of 8 raw frames and a decoding process that runs ahead: the first 8 frames are drawn on
+    their raw copies, the others on their JPEGs, and the clip is the one drawn on JPEGs alone."""
+    from glutecam.analyse import frame_overlays
+    from glutecam.clip_worker import ClipWorker
+    from glutecam.decode_worker import ProcessDecodedSource
+    from glutecam.raw_frames import RawFrameRing, frame_bytes
+    from glutecam.sources import VideoFileSource
+    from glutecam.thumbnails import FrameJpegFile
+    from glutecam.track import TrackBuilder
+
+    jpegs_only, poses = kept_frames
+    source = jpegs_only.path.with_name("moving.mp4")
+    kept = FrameJpegFile(tmp_path / "frames.jpgs", (200, 120))
+    ring = RawFrameRing.create((200, 120), budget=8 * frame_bytes((200, 120)))
+    worker = ClipWorker(tmp_path / "annotated.mp4", kept, {"frame_size_wh": (200, 120), "fps": 30.0}, None,
+                        raw=ring).start()
+    times = [f.time_s for f in ProcessDecodedSource(VideoFileSource(source), rgb=True, jpegs=kept, raw=ring)]
+    assert times == jpegs_only.times_s
+    assert [slot is not None for *_, slot in kept.entries()] == [True] * 8 + [False] * 32
+    for p in poses:
+        worker.add(p)
+    b = TrackBuilder()
+    for p in poses:
+        b.append(p)
+    made = worker.finish(frame_overlays(b.build(frame_size_wh=(200, 120), fps=30.0), None))
+    worker.close()
+    assert made.frames_raw == 8
+    (tmp_path / "jpegs").mkdir()
+    other = _worker(tmp_path / "jpegs", jpegs_only)
+    for p in poses:
+        other.add(p)
+    alone = other.finish(frame_overlays(b.build(frame_size_wh=(200, 120), fps=30.0), None))
+    other.close()
+    assert alone.frames_raw == 0
+    a, c = _frames_of(made.path), _frames_of(alone.path)
+    assert len(a) == len(c) == 40
+    assert max(np.abs(x - y).mean() for x, y in zip(a, c)) < 1.5  # a raw copy and a JPEG of the same frame
+    assert [int(np.argmax(im[60, :, 2] > 150)) for im in a] == [5 + 4 * k for k in range(40)]
+
+
 # -- in the offline job -------------------------------------------------------------------------------------------
 
 def _frames_of(path):
@@ -193,6 +236,12 @@ def test_the_clip_drawn_during_the_pose_pass_is_the_clip_drawn_after_it(tmp_path
     # a good part of the 300 frames drawn during the pass: on two cores the clip process shares one with the
     # decoding process then (glutecam.cores), and drew 168-230 in CI runs
     assert early.timings_s["clip_frames_early"] > 100
+    if sys.platform.startswith("linux"):  # the ring's first slots are free: those frames at least came raw
+        from glutecam.raw_frames import RawFrameRing
+
+        ring = RawFrameRing.create((640, 480))
+        ring.close()
+        assert early.timings_s["clip_frames_raw"] >= min(len(early.track), ring.slots)
     monkeypatch.setattr(analyse, "_clip_worker", lambda *a, **k: None)  # the clip drawn after the analysis
     late = analyse.analyse_video(clip, tmp_path / "late", analyse.AnalyseOptions(exercise="split-squat"))
     assert "clip_frames_early" not in late.timings_s

@@ -12,8 +12,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from glutecam.pose import Candidate
 
 
 class SourceError(RuntimeError):
@@ -27,8 +31,8 @@ class Frame:
     time_s: float  # presentation time, s from the start of the source
     captured_at: float  # time.monotonic() when the frame became available
     rgb: bool = False  # True: `image` holds RGB, not BGR (a source asked to convert for the pose model)
-    # the people a census of this frame found (`pose.Candidate`s), when the source took one (`pose.CensusSpec`)
-    census: list | None = None
+    # the people a census of this frame found, when the source took one (`pose.CensusSpec`)
+    census: list[Candidate] | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ class VideoFileSource:
             w, h = size_wh if rot % 180 == 0 else size_wh[::-1]  # the decoder's frame is not yet upright
             scale = {"width": int(w), "height": int(h), "interpolation": "BILINEAR"}
         t0 = None
-        last_t = 0.0
+        read_s = 0.0  # how far into the stream the frames read reach, s
         index = 0
         pending = self._first_frame
         self._first_frame = None
@@ -152,27 +156,28 @@ class VideoFileSource:
                 try:
                     pending = next(self._decoder)
                 except StopIteration:
-                    self.error = self._cut_short(index, t0, last_t)
+                    self.error = self._cut_short(index, read_s)
                     break
                 except Exception as exc:
                     # a cut file is said the same way whether the decoder raised (single-threaded, as on
                     # one core) or just stopped (frame-threaded): `_cut_short`
                     damage = _damage(self.path)
-                    self.error = (f"{self._read_up_to(index, t0, last_t)}: {damage}" if damage else
-                                  f"decoding failed after {index} frames ({last_t - (t0 or 0):.2f} s): "
+                    self.error = (f"{self._read_up_to(index, read_s)}: {damage}" if damage else
+                                  f"decoding failed after {index} frames ({read_s:.2f} s): "
                                   f"damaged data ({_short(exc)})")
                     break
             frame, pending = pending, None
-            t = last_t = self._frame_time(frame, index)
+            t = self._frame_time(frame, index)
             if t0 is None:
                 t0 = t
+            read_s = t - t0
             if index % self.stride == 0:
                 image = _rotate(frame.to_ndarray(format=fmt, **scale), rot)
-                yield Frame(image=image, index=index, time_s=t - t0, captured_at=time.monotonic(), rgb=rgb)
+                yield Frame(image=image, index=index, time_s=read_s, captured_at=time.monotonic(), rgb=rgb)
             index += 1
         self.close()
 
-    def _cut_short(self, n_decoded: int, t0: float | None, last_t: float) -> str | None:
+    def _cut_short(self, n_decoded: int, read_s: float) -> str | None:
         """Why a stream that ended without an error is incomplete, or None. The threaded decoder does not
         always report a truncated file, so the frames decoded are compared with the container's count."""
         expected = self.info.n_frames
@@ -184,16 +189,16 @@ class VideoFileSource:
             # Frames the container counts but the decoder skips (an edit list: a clip trimmed without
             # re-encoding starts mid-GOP) are not damage; the file is whole if what was read reaches its end.
             duration, rate = self.info.duration_s, (self.info.fps * self.stride) or 30.0
-            if not expected or duration is None or last_t - (t0 or 0) >= duration - max(3 / rate, 0.2):
+            if not expected or duration is None or read_s >= duration - max(3 / rate, 0.2):
                 return None
-        return f"{self._read_up_to(n_decoded, t0, last_t)}: {damage or 'the rest of the file is missing or damaged'}"
+        return f"{self._read_up_to(n_decoded, read_s)}: {damage or 'the rest of the file is missing or damaged'}"
 
-    def _read_up_to(self, n_decoded: int, t0: float | None, last_t: float) -> str:
+    def _read_up_to(self, n_decoded: int, read_s: float) -> str:
         """"only the first N of M frames could be read (up to T s of D s)", M and D when the container says."""
         expected = self.info.n_frames
         missing = expected - n_decoded if expected else 0
         where = f"only the first {n_decoded}" + (f" of {expected}" if missing > 0 else "")
-        where += f" frames could be read (up to {last_t - (t0 or 0):.2f} s"
+        where += f" frames could be read (up to {read_s:.2f} s"
         return where + (f" of {self.info.duration_s:.2f} s)" if self.info.duration_s and missing > 0 else ")")
 
     def close(self) -> None:

@@ -84,7 +84,7 @@ class ClipResult:
     stills: list[bytes | None]  # a report still (`thumbnail_jpeg` of the drawn frame) per moment asked for
     frames_early: int  # frames drawn before the pose pass ended
     frames_redrawn: int  # of those, frames drawn again (their GOP had a frame whose overlay changed)
-    frames_raw: int = 0  # frames drawn on a raw copy from the decoding process (`glutecam.raw_frames`)
+    frames_raw: int  # frames drawn on a raw copy from the decoding process (`glutecam.raw_frames`)
 
 
 # ------------------------------------------------------------------------------------------------ the child
@@ -303,9 +303,7 @@ class _Drawer:
             for p in patches.values():
                 if p is not None:
                     p.unlink(missing_ok=True)
-        stills = [base64.b64encode(s).decode() if s is not None else None for s in self._stills(final, overlays)]
-        return {"path": str(path), "replay_s": replay_s, "stills": stills, "early": early, "redrawn": redrawn,
-                "raw": self.frames_raw}
+        return _answer(path, replay_s, self._stills(final, overlays), early, redrawn, self.frames_raw)
 
     def _splice(self, patches: dict[int, Path]) -> Path:
         from glutecam.gop_splice import splice_gops
@@ -330,8 +328,7 @@ class _Drawer:
                 cut = self.out.with_name(f".glutecam-cut-{self.out.name}")
                 splice_gops(partial, cut, self.gop, keep_gops=bad[0])
                 cut.replace(partial)
-        return {"path": None, "replay_s": None, "stills": [], "early": len(self.keys), "redrawn": 0,
-                "raw": self.frames_raw}
+        return _answer(None, None, [], early=len(self.keys), raw=self.frames_raw)
 
     def _stills(self, final: dict, overlays: list) -> list[bytes | None]:
         """The report's still of each moment asked for: the frame nearest it, drawn as in the clip."""
@@ -380,9 +377,15 @@ def _draw_late(args: dict, inbox: queue.Queue) -> dict:
     stills = picker.finish() if path is not None else []
     replay_s = (replay.clip_start_s, replay.clip_end_s) if path is not None and replay is not None \
         and replay.clip_end_s is not None else None
+    return _answer(path, replay_s, stills)
+
+
+def _answer(path: Path | None, replay_s: tuple[float, float] | None, stills: list[bytes | None], early: int = 0,
+            redrawn: int = 0, raw: int = 0) -> dict:
+    """The child's result as JSON can carry it (`ClipWorker.finish` makes a `ClipResult` of it)."""
     return {"path": str(path) if path is not None else None, "replay_s": replay_s,
             "stills": [base64.b64encode(s).decode() if s is not None else None for s in stills],
-            "early": 0, "redrawn": 0}
+            "early": early, "redrawn": redrawn, "raw": raw}
 
 
 class _LateState:
@@ -587,7 +590,7 @@ class ClipWorker:
                                   partial=partial if partial.exists() else None,
                                   replay_s=tuple(r["replay_s"]) if r["replay_s"] else None,
                                   stills=[base64.b64decode(s) if s else None for s in r["stills"]],
-                                  frames_early=r["early"], frames_redrawn=r["redrawn"], frames_raw=r.get("raw", 0))
+                                  frames_early=r["early"], frames_redrawn=r["redrawn"], frames_raw=r["raw"])
         self.close()
         raise ClipWorkerFailed(self.failed or "the clip process ended unexpectedly")
 

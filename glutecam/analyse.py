@@ -526,9 +526,14 @@ def _clip_worker(out: Path, source: VideoFileSource, jpegs: FrameJpegFile | None
     if jpegs is None or jpegs.size_wh is None:
         return None
     info = source.info
-    return ClipWorker(out, jpegs, {"frame_size_wh": (info.width, info.height), "fps": info.fps},
-                      opts.exercise, opts.config_path, opts.side, opts.stride, cores=cores,
-                      raw=RawFrameRing.create(jpegs.size_wh)).start()
+    worker = ClipWorker(out, jpegs, {"frame_size_wh": (info.width, info.height), "fps": info.fps},
+                        opts.exercise, opts.config_path, opts.side, opts.stride, cores=cores,
+                        raw=RawFrameRing.create(jpegs.size_wh))
+    try:
+        return worker.start()
+    except BaseException:
+        worker.close()  # the ring's memory and descriptors too
+        raise
 
 
 def _run_passes(path: Path, out_dir: Path, opts: AnalyseOptions, config, source: VideoFileSource,

@@ -208,6 +208,31 @@ def test_frames_handed_over_raw_make_the_clip_their_jpegs_make(tmp_path, kept_fr
     assert [int(np.argmax(im[60, :, 2] > 150)) for im in a] == [5 + 4 * k for k in range(40)]
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ring of raw frames is Linux-only")
+def test_a_clip_process_that_cannot_start_leaves_no_ring_open(tmp_path, kept_frames, monkeypatch):
+    import glutecam.analyse as analyse
+    from glutecam.clip_worker import ClipWorker
+    from glutecam.raw_frames import RawFrameRing
+    from glutecam.sources import VideoFileSource
+    from glutecam.thumbnails import FrameJpegFile
+
+    rings = []
+    make = RawFrameRing.create.__func__
+    monkeypatch.setattr(RawFrameRing, "create", classmethod(lambda cls, *a, **k: rings.append(make(cls, *a, **k))
+                                                            or rings[-1]))
+
+    def no_process(self):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(ClipWorker, "start", no_process)
+    source = VideoFileSource(kept_frames[0].path.with_name("moving.mp4"))
+    with pytest.raises(OSError, match="unavailable"):
+        analyse._clip_worker(tmp_path / "annotated.mp4", source, FrameJpegFile(tmp_path / "f.jpgs", (200, 120)),
+                             analyse.AnalyseOptions(), None)
+    source.close()
+    assert len(rings) == 1 and rings[0].fd is None and rings[0].free_r is None and rings[0].free_w is None
+
+
 # -- in the offline job -------------------------------------------------------------------------------------------
 
 def _frames_of(path):

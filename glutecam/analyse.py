@@ -307,6 +307,10 @@ class _ReplayFrames:
 
 #: The annotated clip's long side, px (a 1080p source gives a 1280x720 clip).
 CLIP_MAX_SIDE = 1280
+#: libx264's sub-pixel motion estimation for the clip: whole pixels only (0) instead of `superfast`'s 1. It
+#: took 12-15 % off encoding (6.6 -> 5.6 ms of CPU a 720p frame of the Sports2D demo, 4.1 -> 3.5 on a rendered
+#: set at 1080p) for 1.4-5 % more file and 0.1 dB less PSNR (`benchmarks/README.md`, tenth session).
+CLIP_SUBME = 0
 
 
 def clip_frames_file(source: VideoFileSource, folder: Path, max_side: int | None = CLIP_MAX_SIDE,
@@ -383,7 +387,8 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
     annotator = ScaledAnnotator(Annotator(), (src.info.width, src.info.height), size_wh)
     # Drawing here, libx264 on a thread (bounded queue): an encoding process was tried and was slower (16 vs
     # 12 ms a frame), its copies and x264's threads costing more than the GIL it avoids.
-    writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset, keyint=gop_frames(fps, stride)),
+    writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset, keyint=gop_frames(fps, stride),
+                                         subme=CLIP_SUBME),
                               maxsize=4)  # keyframes where the clip process puts them
     replay_frames = _ReplayFrames(replay, fps) if replay is not None else None
     complete = False

@@ -16,9 +16,11 @@ import numpy as np
 
 class H264Writer:
     def __init__(self, path: str | Path, fps: float, size_wh: tuple[int, int], crf: int = 23,
-                 preset: str = "veryfast", threads: int = 0, keyint: int | None = None) -> None:
+                 preset: str = "veryfast", threads: int = 0, keyint: int | None = None,
+                 subme: int | None = None) -> None:
         """`keyint`: a keyframe exactly every `keyint` frames and none elsewhere, every group of pictures
-        closed, so that groups can be encoded again and spliced in (`glutecam.gop_splice`)."""
+        closed, so that groups can be encoded again and spliced in (`glutecam.gop_splice`). `subme`: libx264's
+        sub-pixel motion estimation, 0 (whole pixels only) to 11; None for the preset's."""
         import av
 
         self.path = Path(path)
@@ -31,8 +33,13 @@ class H264Writer:
         self._stream.width, self._stream.height = self.size_wh
         self._stream.pix_fmt = "yuv420p"
         self._stream.options = {"crf": str(crf), "preset": preset}
+        params = []
         if keyint:  # x264 caps min-keyint at keyint/2+1; without scene cuts keyframes come every keyint frames
-            self._stream.options |= {"x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0:open-gop=0"}
+            params.append(f"keyint={keyint}:min-keyint={keyint}:scenecut=0:open-gop=0")
+        if subme is not None:
+            params.append(f"subme={int(subme)}")
+        if params:
+            self._stream.options |= {"x264-params": ":".join(params)}
         self.keyint = keyint
         if threads:
             self._stream.codec_context.thread_count = threads

@@ -94,6 +94,13 @@ def track_of(model_ready):
     return pose_track
 
 
+def x264_options(path: Path) -> list[str]:
+    """The settings libx264 wrote into the H.264 stream of `path` (its "options:" SEI), e.g. "subme=0"."""
+    data = Path(path).read_bytes()
+    start = data.index(b"options: ")
+    return data[start + len(b"options: "):data.index(b"\0", start)].decode("ascii", "replace").split()
+
+
 def write_clip(path: Path, frames: list[np.ndarray], fps: float = 30.0, times_s: list[float] | None = None) -> Path:
     """Encode BGR frames to H.264 MP4 (optionally with explicit presentation times) for tests."""
     from glutecam.video_out import H264Writer

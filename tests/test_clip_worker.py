@@ -9,6 +9,7 @@ import pytest
 from glutecam.annotate import Overlay
 from glutecam.gop_splice import SpliceError, splice_gops
 from glutecam.video_out import H264Writer
+from tests.conftest import x264_options
 
 G = 10  # frames a GOP in these tests
 SIZE = (160, 96)
@@ -274,6 +275,8 @@ def test_the_clip_drawn_during_the_pose_pass_is_the_clip_drawn_after_it(tmp_path
     assert len(a) == len(b) > 300  # the set, then the slow-motion replay
     assert early.summary["replay"] == late.summary["replay"]
     assert max(np.abs(x - y).mean() for x, y in zip(a, b)) < 3  # the same drawing, encoded twice
+    for run in (early, late):  # encoded alike (analyse.CLIP_SUBME), whichever process drew it
+        assert "subme=0" in x264_options(run.outputs["annotated"])
     assert sorted(p.name for p in early.out_dir.iterdir()) == sorted(p.name for p in late.out_dir.iterdir())
     assert not [p for p in early.out_dir.iterdir() if p.name.startswith(".")]
 

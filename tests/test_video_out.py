@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from glutecam.video_out import BackgroundWriter, H264Writer, capped_size_wh
+from tests.conftest import x264_options
 
 
 class RecordingWriter:
@@ -121,3 +122,15 @@ def test_colours_come_back_as_written(tmp_path, size_wh):
     for k, c in enumerate(colours):  # the middle of each band, clear of chroma bleeding at its edges
         got = back[-1][8:56, 16 * k + 5:16 * (k + 1) - 5].reshape(-1, 3).mean(axis=0)
         assert np.abs(got - c).max() < 8, (c, got)
+
+
+@pytest.mark.parametrize("subme, expected", [(None, "subme=1"), (0, "subme=0")])
+def test_sub_pixel_motion_search_is_the_presets_unless_asked(tmp_path, subme, expected):
+    image = np.zeros((64, 96, 3), np.uint8)
+    path = H264Writer(tmp_path / "s.mp4", 30.0, (96, 64), preset="superfast", keyint=10, subme=subme)
+    for i in range(3):
+        image[:, 10 * i: 10 * i + 10] = 200
+        path.write(image, i / 30)
+    out = path.close()
+    options = x264_options(out)
+    assert expected in options and "keyint=10" in options  # with the keyframe settings, not instead of them

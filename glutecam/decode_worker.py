@@ -31,8 +31,8 @@ from collections.abc import Iterator
 
 from glutecam.cores import pin_thread
 from glutecam.frame_ring import create_ring_file, map_ring, remove
-from glutecam.sources import Frame, SourceError, VideoFileSource
 from glutecam.raw_frames import RawFrameRing, RawFrameWriter
+from glutecam.sources import Frame, SourceError, VideoFileSource
 from glutecam.thumbnails import FrameJpegFile, clip_frame, clip_frame_jpeg, thumbnail_jpeg
 
 #: How the reason a stream ended early starts when the decoding process died (the file itself may be fine).

@@ -41,8 +41,9 @@ def frame_bytes(size_wh: tuple[int, int]) -> int:
 class RawFrameRing:
     """The parent's side: the ring's memory and the pipe that gives slots back, for both children.
 
-    Pass `decoder_spec()` / `clip_spec()` to the child and `fds` to its `subprocess.Popen(pass_fds=...)`;
-    `close()` once both are started (the children keep the memory alive as long as they need it).
+    Pass `decoder_spec()` / `clip_spec()` to the child and `decoder_fds()` / `clip_fds()` to its
+    `subprocess.Popen(pass_fds=...)`; `close()` once both have started, or when the job ends: each child keeps
+    its own descriptors and mapping, and the memory goes with the last of them.
     """
 
     def __init__(self, size_wh: tuple[int, int], slots: int, fd: int, free_r: int, free_w: int) -> None:
@@ -96,12 +97,6 @@ class RawFrameRing:
                     pass
                 setattr(self, name, None)
 
-    def __enter__(self) -> "RawFrameRing":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 def _map(spec: dict) -> np.ndarray:
     """(slots, h * 3 / 2, w) uint8 over the ring: one YUV 4:2:0 frame (OpenCV's I420 layout) a slot."""
@@ -115,7 +110,6 @@ class RawFrameWriter:
 
     def __init__(self, spec: dict) -> None:
         self.ring = _map(spec)
-        self.size_wh = tuple(spec["size_wh"])
         self._pipe = spec["free"]
         os.set_blocking(self._pipe, False)
         self._free = list(range(spec["slots"]))[::-1]

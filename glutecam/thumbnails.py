@@ -6,8 +6,9 @@ and the annotated clip. Decoding the source a second time costs about 11 ms of C
 decoding process has time to spare on its core while the model runs, so it keeps a JPEG of every frame it
 hands over in a file (on disk, not in memory):
 - without a clip, a 360 px still (`thumbnail_jpeg`, about 10-40 kB a frame), for the report;
-- with a clip, the frame at the clip's size (`clip_frame`, then `clip_frame_jpeg`, quality 90, about 100-250 kB a 1280x720
-  frame), which the clip pass draws on instead of decoding the source again (a JPEG decodes in 3-4 ms).
+- with a clip, the frame at the clip's size (`clip_frame`, then `clip_frame_jpeg`, quality 90, about
+  100-250 kB a 1280x720 frame), which the clip pass draws on instead of decoding the source again (a JPEG
+  decodes in 3-4 ms; most frames also reach the clip process raw, `glutecam.raw_frames`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ The decoding process never waits for a slot. When the clip process falls a whole
 without a copy and are read from their JPEG. The JPEGs stay the record for everything else: the groups of
 pictures drawn again, the replay, the report's stills, and a clip drawn by the main process.
 
-The ring is an anonymous `memfd` handed to both processes as a file descriptor. It has no name to delete,
+The ring holds 180 frames of 720p (250 MB), less where an eighth of the available memory is less. It is an
+anonymous `memfd` handed to both processes as a file descriptor. It has no name to delete,
 whatever happens to the processes, and /dev/shm's size does not limit it. Linux only: elsewhere
 `RawFrameRing.create` returns None and every frame is read from its JPEG.
 """
@@ -28,6 +29,8 @@ import numpy as np
 RING_BYTES = 250_000_000
 #: Slots at most, whatever the frame size.
 MAX_SLOTS = 240
+#: The ring takes at most this share of the memory the system says is available.
+MEMORY_SHARE = 1 / 8
 
 _SLOT = struct.Struct("<I")
 
@@ -53,10 +56,10 @@ class RawFrameRing:
 
     @classmethod
     def create(cls, size_wh: tuple[int, int], budget: int = RING_BYTES) -> "RawFrameRing | None":
-        """A ring of as many frames of `size_wh` as `budget` bytes hold (at most `MAX_SLOTS`); None where it
-        cannot be made (not Linux, an odd size, no memory to reserve): the clip process then reads JPEGs."""
+        """A ring of `ring_slots(size_wh, budget)` frames; None where it cannot be made (not Linux, an odd size,
+        too little memory): the clip process then reads JPEGs."""
         w, h = int(size_wh[0]), int(size_wh[1])
-        slots = min(MAX_SLOTS, budget // frame_bytes((w, h))) if w > 0 and h > 0 else 0
+        slots = ring_slots((w, h), budget)
         if not hasattr(os, "memfd_create") or w % 2 or h % 2 or slots < 2:
             return None
         try:
@@ -96,6 +99,30 @@ class RawFrameRing:
                 except OSError:
                     pass
                 setattr(self, name, None)
+
+
+def ring_slots(size_wh: tuple[int, int], budget: int = RING_BYTES) -> int:
+    """Frames of `size_wh` a ring holds: as many as `budget` bytes and `MEMORY_SHARE` of the available memory
+    allow, at most `MAX_SLOTS`."""
+    w, h = int(size_wh[0]), int(size_wh[1])
+    if w <= 0 or h <= 0:
+        return 0
+    available = available_memory()
+    if available is not None:
+        budget = min(budget, int(available * MEMORY_SHARE))
+    return min(MAX_SLOTS, budget // frame_bytes((w, h)))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new work without swapping (Linux's MemAvailable); None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _map(spec: dict) -> np.ndarray:

@@ -263,10 +263,9 @@ def test_the_clip_drawn_during_the_pose_pass_is_the_clip_drawn_after_it(tmp_path
     # decoding process then (glutecam.cores), and drew 168-230 in CI runs
     assert early.timings_s["clip_frames_early"] > 100
     if sys.platform.startswith("linux"):  # the ring's slots are all free at first: those frames at least came raw
-        from glutecam.raw_frames import MAX_SLOTS, RING_BYTES, frame_bytes
+        from glutecam.raw_frames import ring_slots
 
-        slots = min(MAX_SLOTS, RING_BYTES // frame_bytes((640, 480)))
-        assert early.timings_s["clip_frames_raw"] >= min(len(early.track), slots)
+        assert early.timings_s["clip_frames_raw"] >= min(len(early.track), ring_slots((640, 480)))
     monkeypatch.setattr(analyse, "_clip_worker", lambda *a, **k: None)  # the clip drawn after the analysis
     late = analyse.analyse_video(clip, tmp_path / "late", analyse.AnalyseOptions(exercise="split-squat"))
     assert "clip_frames_early" not in late.timings_s

@@ -7,7 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from glutecam.raw_frames import MAX_SLOTS, RawFrameReader, RawFrameRing, RawFrameWriter, frame_bytes
+import glutecam.raw_frames as raw_frames
+from glutecam.raw_frames import (MAX_SLOTS, RawFrameReader, RawFrameRing, RawFrameWriter, available_memory,
+                                 frame_bytes)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the ring is Linux-only")
 
@@ -76,6 +78,7 @@ def test_when_the_decoding_process_is_gone_giving_a_slot_back_does_not_fail():
 
 
 def test_a_ring_is_made_only_where_it_can_be(monkeypatch):
+    monkeypatch.setattr(raw_frames, "available_memory", lambda: None)  # unknown: the budget alone
     ring = RawFrameRing.create((1280, 720))
     assert ring is not None and ring.slots == 180  # the default budget: 250 MB of 1.38 MB frames
     ring.close()
@@ -87,3 +90,13 @@ def test_a_ring_is_made_only_where_it_can_be(monkeypatch):
     assert RawFrameRing.create(SIZE, budget=frame_bytes(SIZE)) is None  # one slot is no ring
     monkeypatch.delattr(os, "memfd_create")  # not Linux
     assert RawFrameRing.create(SIZE) is None
+
+
+def test_the_ring_takes_no_more_than_an_eighth_of_the_available_memory(monkeypatch):
+    assert available_memory() > 0  # read from /proc/meminfo
+    monkeypatch.setattr(raw_frames, "available_memory", lambda: 800_000_000)
+    ring = RawFrameRing.create((1280, 720))
+    assert ring.slots == 100_000_000 // frame_bytes((1280, 720)) == 72  # 100 MB, not 250
+    ring.close()
+    monkeypatch.setattr(raw_frames, "available_memory", lambda: 16_000_000)
+    assert RawFrameRing.create((1280, 720)) is None  # 2 MB: a single 720p frame; no ring

@@ -11,10 +11,10 @@ The decoding process never waits for a slot. When the clip process falls a whole
 without a copy and are read from their JPEG. The JPEGs stay the record for everything else: the groups of
 pictures drawn again, the replay, the report's stills, and a clip drawn by the main process.
 
-The ring holds 180 frames of 720p (250 MB), less where an eighth of the available memory is less. It is an
-anonymous `memfd` handed to both processes as a file descriptor. It has no name to delete,
-whatever happens to the processes, and /dev/shm's size does not limit it. Linux only: elsewhere
-`RawFrameRing.create` returns None and every frame is read from its JPEG.
+The ring holds 180 frames of 720p (250 MB), fewer where an eighth of the available memory is less. It is an
+anonymous `memfd` handed to both processes as a file descriptor: it has no name to delete, whatever happens
+to the processes, and /dev/shm's size does not limit it. Linux only: elsewhere `RawFrameRing.create` returns
+None and every frame is read from its JPEG.
 """
 
 from __future__ import annotations

@@ -136,7 +136,8 @@ def pelvis_rotation_deg(yaw_deg: np.ndarray, baseline_yaw_deg: float, free_side:
     >>> float(pelvis_rotation_deg(np.array(-179.0), 179.0, "right"))  # wraps
     -2.0
     """
-    return -_side_sign(free_side) * wrap_deg(np.asarray(yaw_deg, dtype=np.float64) - baseline_yaw_deg)
+    # each angle wrapped before the difference, which then cannot overflow to infinity (and become NaN)
+    return -_side_sign(free_side) * wrap_deg(wrap_deg(yaw_deg) - wrap_deg(baseline_yaw_deg))
 
 
 @dataclass(frozen=True)
@@ -193,4 +194,4 @@ def pelvic_drop_deg_1(obliquity_deg: float, baseline_deg: float, free_side: str)
 
 def pelvis_rotation_deg_1(yaw_deg: float, baseline_yaw_deg: float, free_side: str) -> float:
     """`pelvis_rotation_deg` of one frame, degrees."""
-    return -_side_sign(free_side) * wrap_deg_1(yaw_deg - baseline_yaw_deg)
+    return -_side_sign(free_side) * wrap_deg_1(wrap_deg_1(yaw_deg) - wrap_deg_1(baseline_yaw_deg))

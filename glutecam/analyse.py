@@ -276,7 +276,7 @@ class _ReplayFrames:
 
     def __init__(self, replay, fps: float, max_frames: int = 450) -> None:
         self.replay = replay
-        self.a, self.b = replay.start_s - replay.pad_s, replay.end_s + replay.pad_s
+        self.a, self.b = replay.span_s
         self.fits = (self.b - self.a) * fps <= max_frames
         self._jpegs: list[bytes] = []
 

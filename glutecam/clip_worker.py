@@ -248,9 +248,9 @@ class _Drawer:
         early = len(self.keys)
         bad = sorted({i // self.gop for i in range(early) if self.keys[i] != overlay_key(overlays[i])})
         runs = _runs(bad)
-        replay = final.get("replay")
-        in_replay = ([i for i, t in enumerate(self.track.time_s) if replay["a"] <= t <= replay["b"]]
-                     if replay else [])
+        replay = final["replay"]  # a `glutecam.report.clip.Replay`, or None
+        a, b = replay.span_s if replay is not None else (np.inf, -np.inf)
+        in_replay = [i for i, t in enumerate(self.track.time_s) if a <= t <= b]
         redrawn = sum(min(n, (b + 1) * self.gop) - a * self.gop for a, b in runs)
         total, done = (n - early) + len(in_replay) + redrawn, 0
 
@@ -269,19 +269,19 @@ class _Drawer:
             self.keys.append(overlay_key(overlays[i]))
             tick()
         replay_s = None
-        if replay:  # the worst rep, slowed down, after the set
+        if replay is not None:  # the worst rep, slowed down, after the set
             from glutecam.report.clip import write_slowed
 
             def drawn():
                 for i in in_replay:
                     yield self.annotator.annotate(self.kept.image(self._fh, i), self.track.image_px[i],
                                                   self.track.visibility[i],
-                                                  dataclasses.replace(overlays[i], banner=replay["banner"]))
+                                                  dataclasses.replace(overlays[i], banner=replay.banner))
                     tick()
 
             dt = 1.0 / self.fps
             start = float(self.track.time_s[-1]) + dt
-            end, _ = write_slowed(self.writer, drawn(), start, dt, replay["slow"], _Stopping(self))
+            end, _ = write_slowed(self.writer, drawn(), start, dt, replay.slow, _Stopping(self))
             if self.stopping:
                 return self._stop(bad)
             replay_s = (start, end)
@@ -366,7 +366,7 @@ def _draw_late(args: dict, inbox: queue.Queue) -> dict:
         raise ClipWorkerFailed(f"{len(final['overlays'])} overlays for {len(track)} frames")
     out = sys.stdout
     picker = NearestPicker(final.get("stills") or [], thumbnail_jpeg)
-    replay = final.get("replay_object")
+    replay = final["replay"]
 
     def progress(done: int, total: int | None, stage: str) -> None:
         if done % 5 == 0 or done == total:
@@ -566,12 +566,7 @@ class ClipWorker:
         """Send the whole analysis's overlays and wait for the clip. `replay`: a `glutecam.report.clip.Replay`
         of the rep to slow down after the set. Raises ClipWorkerFailed."""
         self._flush()
-        final = {"overlays": overlays, "stills": list(stills_s or [])}
-        if replay is not None:
-            final["replay"] = {"a": replay.start_s - replay.pad_s, "b": replay.end_s + replay.pad_s,
-                               "slow": replay.slow, "banner": replay.banner}
-            final["replay_object"] = replay  # a late worker draws it with `write_annotated`
-        self._send(("final", final))
+        self._send(("final", {"overlays": overlays, "stills": list(stills_s or []), "replay": replay}))
         stop_sent = False
         for line in self._proc.stdout:  # to the end, also when sending failed: the child may say why
             msg = json.loads(line)

@@ -19,8 +19,11 @@ class ListWriter:
 
 
 def replay(start_s, end_s, slow=3, pad_s=0.3):
-    return SimpleNamespace(start_s=start_s, end_s=end_s, pad_s=pad_s, slow=slow, banner="Slow motion: rep 1",
-                           clip_start_s=None, clip_end_s=None)
+    from pathlib import Path
+
+    from glutecam.report.clip import Replay
+
+    return Replay(Path("set.mp4"), 1, start_s, end_s, slow=slow, pad_s=pad_s)  # banner "Slow motion: rep 1"
 
 
 @pytest.mark.parametrize("start_s, end_s, fits", [

@@ -132,6 +132,11 @@ class Replay:
     def banner(self) -> str:
         return f"Slow motion: rep {self.rep}"
 
+    @property
+    def span_s(self) -> tuple[float, float]:
+        """The source times replayed (s): the rep and `pad_s` either side."""
+        return self.start_s - self.pad_s, self.end_s + self.pad_s
+
     def append(self, writer, annotator, track, overlays: list, stop=None) -> int:
         """Decode the rep again and write it slowed down after what `writer` holds; returns frames written."""
         from glutecam.prefetch import prefetch
@@ -142,7 +147,7 @@ class Replay:
         dt = 1.0 / fps
         t = float(track.time_s[-1]) + dt
         self.clip_start_s = t
-        a, b = self.start_s - self.pad_s, self.end_s + self.pad_s
+        a, b = self.span_s
 
         def drawn():
             for frame in prefetch(VideoFileSource(self.source_path, stride=self.stride), maxsize=4):

@@ -5,11 +5,11 @@ Ctrl+C or a damaged stream ends the pass early and everything computed so far is
 runs on the whole track (zero-lag filtering needs it). The annotated clip, when wanted, shows what that
 analysis found at each moment, so the clip and `reps.json` always agree. It is drawn on the frames the decoding
 process keeps as JPEGs at the clip's size (`glutecam.thumbnails`; most also handed over raw,
-`glutecam.raw_frames`): by another child process during pass 1,
-a few seconds behind it, redrawing afterwards what the whole analysis changed (`glutecam.clip_worker`); or,
-when that process fails, in a pass 2 after the analysis (`write_annotated`). A recording too long for its
-JPEGs to be kept (or no room on the disk) is drawn in that pass 2 by a child process decoding the source again
-(`ClipWorker.late`), in this one only if that child fails.
+`glutecam.raw_frames`): by another child process during pass 1, a few seconds behind it, redrawing afterwards
+what the whole analysis changed (`glutecam.clip_worker`); or, when that process fails, in a pass 2 after the
+analysis (`write_annotated`). A recording too long for its JPEGs to be kept (or no room on the disk) is drawn
+in that pass 2 by a child process decoding the source again (`ClipWorker.late`), in this one only if that
+child fails.
 """
 
 from __future__ import annotations

@@ -25,8 +25,9 @@ again and draws the clip as `analyse.write_annotated` does, so that the encoder 
 long clip live in a child process, not in the main one (whose memory then stays that of the analysis).
 
 The parent writes length-prefixed pickles to the child's stdin (("frames", poses, jpeg entries),
-("final", {...}), ("stop",)); the child answers in JSON lines: {"done": k, "total": n} while finishing, then
-{"result": {...}} or {"fail": why}. The child ignores Ctrl+C and SIGTERM (the parent decides) and exits at
+("final", {"overlays", "stills", "replay"}), ("stop",), and for tests and benchmarks ("sync",)); the child
+answers in JSON lines: {"done": k, "total": n} while finishing, then {"result": {...}} or {"fail": why}
+({"idle": frames drawn} to a sync). The child ignores Ctrl+C and SIGTERM (the parent decides) and exits at
 once when its stdin closes; the parent deletes its files.
 """
 

@@ -148,8 +148,8 @@ class ProcessDecodedSource:
     Same frames, indices and times as iterating `source` (a `VideoFileSource`, already opened: its `info`
     and stride are used), optionally scaled to `size_wh` (w, h, px) and/or in RGB order (`rgb`, and
     `Frame.rgb` says so). After iterating, `error` (and the wrapped source's `error`) says why the stream
-    ended early, if it did (a damaged file, or the child dying after some frames). Each `Frame.image` is a view of a shared buffer that is reused once the next
-    frame is requested: copy it to keep it longer. With `jpegs`, the child also keeps a JPEG of every frame it
+    ended early, if it did (a damaged file, or the child dying after some frames). Each `Frame.image` is a
+    view of a shared buffer that is reused once the next frame is requested: copy it to keep it longer. With `jpegs`, the child also keeps a JPEG of every frame it
     hands over in that file (`glutecam.thumbnails`: a report still, or the frame at the file's `size_wh`);
     with `raw` too (a `glutecam.raw_frames.RawFrameRing`, for the clip process), a raw copy of that frame
     when the ring has a free slot, its slot noted in `jpegs`.

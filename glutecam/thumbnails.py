@@ -108,8 +108,8 @@ class FrameJpegFile:
     """The JPEGs of one pass, one a frame: bytes appended to `path` by the decoding process; here, where
     each frame's lie (`add`), the one nearest a moment (`nearest`), and all of them decoded (`images`).
 
-    `size_wh`: None for report stills (`thumbnail_jpeg`), else the clip's size (`clip_frame_jpeg`). Each frame may
-    also have a raw copy for a while (`add`'s `raw_slot`: see `glutecam.raw_frames`).
+    `size_wh`: None for report stills (`thumbnail_jpeg`), else the clip's size (`clip_frame_jpeg`). Each frame
+    may also have a raw copy for a while (`add`'s `raw_slot`: see `glutecam.raw_frames`).
     """
 
     def __init__(self, path: str | Path, size_wh: tuple[int, int] | None = None) -> None:

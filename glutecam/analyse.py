@@ -307,10 +307,17 @@ class _ReplayFrames:
 
 #: The annotated clip's long side, px (a 1080p source gives a 1280x720 clip).
 CLIP_MAX_SIDE = 1280
-#: libx264's sub-pixel motion estimation for the clip: whole pixels only (0) instead of `superfast`'s 1. It
-#: took 12-15 % off encoding (6.6 -> 5.6 ms of CPU a 720p frame of the Sports2D demo, 4.1 -> 3.5 on a rendered
-#: set at 1080p) for 1.4-5 % more file and 0.1 dB less PSNR (`benchmarks/README.md`, tenth session).
-CLIP_SUBME = 0
+#: libx264's settings for the clip, changed from `superfast`'s (`benchmarks/README.md`):
+#: - `subme` 0, whole-pixel motion search (1 in the preset): 12-15 % off encoding (6.6 -> 5.6 ms of CPU a 720p
+#:   frame of the Sports2D demo, 4.1 -> 3.5 on a rendered set at 1080p) for 1.4-5 % more file and 0.1 dB less
+#:   PSNR (tenth session);
+#: - `b-adapt` 0, always 3 B-frames between references instead of choosing how many (1, fast, in the preset),
+#:   with CRF 22.5 (`CLIP_CRF`) for 23: another 10-13 % off (5.7 -> 4.9 ms on the demo, 3.45 -> 3.1 on the
+#:   set, 5.7 -> 5.0 on a Pose2Sim clip) for -9.5, +7.3 and -1.4 % file and -0.3, +0.4 and +0.1 dB PSNR
+#:   (eleventh session). At CRF 23 the B-frames, coded coarser, took 0.7 dB off the demo for 17 % less file.
+CLIP_X264 = {"subme": 0, "b-adapt": 0}
+#: The clip's CRF (libx264's constant quality; its default is 23): see `CLIP_X264`.
+CLIP_CRF = 22.5
 
 
 def clip_frames_file(source: VideoFileSource, folder: Path, max_side: int | None = CLIP_MAX_SIDE,
@@ -388,7 +395,7 @@ def write_annotated(source_path: Path, track: PoseTrack, overlays: list[Overlay]
     # Drawing here, libx264 on a thread (bounded queue): an encoding process was tried and was slower (16 vs
     # 12 ms a frame), its copies and x264's threads costing more than the GIL it avoids.
     writer = BackgroundWriter(H264Writer(out_path, fps, size_wh, preset=preset, keyint=gop_frames(fps, stride),
-                                         subme=CLIP_SUBME),
+                                         crf=CLIP_CRF, x264=CLIP_X264),
                               maxsize=4)  # keyframes where the clip process puts them
     replay_frames = _ReplayFrames(replay, fps) if replay is not None else None
     complete = False

@@ -110,7 +110,7 @@ class _Drawer:
     """The child's state: poses and frames received, what it has drawn and with which overlay."""
 
     def __init__(self, args: dict, inbox: queue.Queue) -> None:
-        from glutecam.analyse import CLIP_SUBME, ScaledAnnotator
+        from glutecam.analyse import CLIP_CRF, CLIP_X264, ScaledAnnotator
         from glutecam.annotate import Annotator
         from glutecam.track import TrackBuilder
         from glutecam.video_out import BackgroundWriter, H264Writer
@@ -133,7 +133,8 @@ class _Drawer:
                                          config=load_config(Path(config_path) if config_path else None))
         self.out = Path(args["out"])
         self._new_writer = lambda path: BackgroundWriter(
-            H264Writer(path, self.fps, self.size_wh, preset=args["preset"], keyint=self.gop, subme=CLIP_SUBME),
+            H264Writer(path, self.fps, self.size_wh, crf=CLIP_CRF, preset=args["preset"], keyint=self.gop,
+                       x264=CLIP_X264),
             maxsize=4)
         self.writer = self._new_writer(self.out)
         self.track = None  # the last track built

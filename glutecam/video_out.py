@@ -15,12 +15,12 @@ import numpy as np
 
 
 class H264Writer:
-    def __init__(self, path: str | Path, fps: float, size_wh: tuple[int, int], crf: int = 23,
+    def __init__(self, path: str | Path, fps: float, size_wh: tuple[int, int], crf: float = 23,
                  preset: str = "veryfast", threads: int = 0, keyint: int | None = None,
-                 subme: int | None = None) -> None:
+                 x264: dict[str, int] | None = None) -> None:
         """`keyint`: a keyframe exactly every `keyint` frames and none elsewhere, every group of pictures
-        closed, so that groups can be encoded again and spliced in (`glutecam.gop_splice`). `subme`: libx264's
-        sub-pixel motion estimation, 0 (whole pixels only) to 11; None for the preset's."""
+        closed, so that groups can be encoded again and spliced in (`glutecam.gop_splice`). `x264`: libx264's
+        settings to change from the preset's, e.g. {"subme": 0}."""
         import av
 
         self.path = Path(path)
@@ -36,8 +36,7 @@ class H264Writer:
         params = []
         if keyint:  # x264 caps min-keyint at keyint/2+1; without scene cuts keyframes come every keyint frames
             params.append(f"keyint={keyint}:min-keyint={keyint}:scenecut=0:open-gop=0")
-        if subme is not None:
-            params.append(f"subme={int(subme)}")
+        params += [f"{k}={int(v)}" for k, v in (x264 or {}).items()]
         if params:
             self._stream.options |= {"x264-params": ":".join(params)}
         self.keyint = keyint

@@ -273,8 +273,9 @@ def test_the_clip_drawn_during_the_pose_pass_is_the_clip_drawn_after_it(tmp_path
     assert len(a) == len(b) > 300  # the set, then the slow-motion replay
     assert early.summary["replay"] == late.summary["replay"]
     assert max(np.abs(x - y).mean() for x, y in zip(a, b)) < 3  # the same drawing, encoded twice
-    for run in (early, late):  # encoded alike (analyse.CLIP_SUBME), whichever process drew it
-        assert "subme=0" in x264_options(run.outputs["annotated"])
+    for run in (early, late):  # encoded alike (analyse.CLIP_X264, CLIP_CRF), whichever process drew it
+        options = x264_options(run.outputs["annotated"])
+        assert {"subme=0", "b_adapt=0", "bframes=3", "crf=22.5"} <= set(options), options
     assert sorted(p.name for p in early.out_dir.iterdir()) == sorted(p.name for p in late.out_dir.iterdir())
     assert not [p for p in early.out_dir.iterdir() if p.name.startswith(".")]
 

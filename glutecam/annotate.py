@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from glutecam.landmarks import SKELETON, Landmark
+from glutecam.outlined_text import OutlinedText
 
 LEFT_COLOUR = (255, 170, 60)  # BGR: the subject's left side in blue
 RIGHT_COLOUR = (60, 170, 255)  # right side in orange
@@ -41,18 +42,21 @@ def _colour(a: Landmark, b: Landmark) -> tuple[int, int, int]:
     return MID_COLOUR
 
 
+#: Where the black copies of a text lie around it, px. Hershey glyphs advance further at thickness > 1 than at
+#: 1, so a thicker black outline drifts away from thin text along the line; the same thickness, shifted.
+OUTLINE = ((-2, 0), (2, 0), (0, -2), (0, 2), (-1, -1), (1, 1), (-1, 1), (1, -1))
+
+
 class Annotator:
+    """Draws a frame's overlay; one per drawing thread (it keeps the texts it drew: `OutlinedText`)."""
+
     def __init__(self, min_visibility: float = 0.3, scale: float | None = None) -> None:
         self.min_visibility = min_visibility
         self.scale = scale
+        self._texts = OutlinedText()
 
     def _text(self, img, text, org, size, colour, thick=1):
-        # Hershey glyphs advance further at thickness > 1 than at 1, so a thicker black outline drifts away
-        # from thin text along the line; outline with the same thickness, shifted around the text instead.
-        x, y = org
-        for dx, dy in ((-2, 0), (2, 0), (0, -2), (0, 2), (-1, -1), (1, 1), (-1, 1), (1, -1)):
-            cv2.putText(img, text, (x + dx, y + dy), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thick, cv2.LINE_AA)
-        cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, size, colour, thick, cv2.LINE_AA)
+        self._texts.put(img, text, org, size, colour, thick, OUTLINE)
 
     def annotate(self, scene: np.ndarray, image_px: np.ndarray | None, visibility: np.ndarray | None,
                  overlay: Overlay) -> np.ndarray:

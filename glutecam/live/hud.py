@@ -14,6 +14,7 @@ import numpy as np
 
 from glutecam.annotate import Annotator, Overlay
 from glutecam.feedback import Cue
+from glutecam.outlined_text import OutlinedText
 from glutecam.track import FramePose
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -47,15 +48,6 @@ class Hud:
     keys_help: str = "p pause   r recalibrate   d debug   q quit"
 
 
-def _text(img, text, org, size, colour, thick):
-    """Text with a dark outline (drawn as offset copies: a thicker stroke would advance wider and smear)."""
-    x, y = org
-    d = max(1, thick)
-    for dx, dy in ((-d, 0), (d, 0), (0, -d), (0, d)):
-        cv2.putText(img, text, (x + dx, y + dy), FONT, size, (0, 0, 0), thick, cv2.LINE_AA)
-    cv2.putText(img, text, org, FONT, size, colour, thick, cv2.LINE_AA)
-
-
 def _fit(text: str, size: float, thick: int, max_w: int) -> float:
     """Largest font size <= `size` at which `text` fits in `max_w` pixels."""
     (tw, _), _ = cv2.getTextSize(text, FONT, size, thick)
@@ -85,6 +77,12 @@ class LiveAnnotator:
         self.scale = scale
         self.gauge_range_deg = gauge_range_deg
         self._skeleton = Annotator(scale=scale)
+        self._texts = OutlinedText()
+
+    def _text(self, img, text, org, size, colour, thick):
+        """Text with a dark outline: black copies `thick` px (at least 1) around it (`OutlinedText`)."""
+        d = max(1, thick)
+        self._texts.put(img, text, org, size, colour, thick, ((-d, 0), (d, 0), (0, -d), (0, d)))
 
     def annotate(self, scene: np.ndarray, pose: FramePose | None, hud: Hud, debug: bool = False) -> np.ndarray:
         h, w = scene.shape[:2]
@@ -94,14 +92,14 @@ class LiveAnnotator:
             self._skeleton.annotate(scene, pose.image_px, pose.visibility,
                                     Overlay(time_s=hud.time_s, pelvis_obliquity_deg=hud.pelvis_obliquity_deg))
         else:
-            _text(scene, f"t {hud.time_s:6.2f} s", (int(10 * s), int(28 * s)), 0.7 * s, WHITE, max(1, lw // 2))
+            self._text(scene, f"t {hud.time_s:6.2f} s", (int(10 * s), int(28 * s)), 0.7 * s, WHITE, max(1, lw // 2))
         self._counter(scene, hud, s, lw)
         self._gauge(scene, hud, s, lw)
         y = int(40 * s)
         stage = {"setup": "SET-UP", "calibrating": "CALIBRATING", "counting": hud.movement_phase.upper()}
         label = stage.get(hud.stage, hud.stage.upper())
         if label:
-            _text(scene, label, (int(10 * s), y + int(22 * s)), 0.6 * s, (200, 220, 255), max(1, lw // 2))
+            self._text(scene, label, (int(10 * s), y + int(22 * s)), 0.6 * s, (200, 220, 255), max(1, lw // 2))
         if hud.paused:
             _box_text(scene, "Paused: press p to continue", w / 2, h * 0.4, 1.0 * s, lw, INSTRUCTION_COLOUR, w - 20)
         elif hud.instruction:
@@ -112,19 +110,19 @@ class LiveAnnotator:
                 cv2.rectangle(scene, (x0, y0), (x0 + bw, y0 + int(8 * s)), GREY, 1)
                 cv2.rectangle(scene, (x0, y0), (x0 + int(bw * min(1.0, hud.progress)), y0 + int(8 * s)), GOOD, -1)
             if hud.note:
-                _text(scene, hud.note, (int(10 * s), bottom + int(40 * s)), _fit(hud.note, 0.6 * s, 1, w - 20),
-                      (0, 220, 255), 1)
+                self._text(scene, hud.note, (int(10 * s), bottom + int(40 * s)),
+                           _fit(hud.note, 0.6 * s, 1, w - 20), (0, 220, 255), 1)
         if hud.cue is not None and not hud.paused:
             colour = CUE_COLOURS.get(hud.cue.severity, INSTRUCTION_COLOUR)
             _box_text(scene, hud.cue.text, w / 2, h - int(80 * s), 1.05 * s, lw + 1, colour, w - 20)
         if hud.warning and not hud.paused:
-            _text(scene, hud.warning, (int(10 * s), h - int(100 * s)), _fit(hud.warning, 0.55 * s, 1, w - 20),
-                  (0, 220, 255), 1)
-        _text(scene, hud.keys_help, (int(10 * s), h - int(10 * s)), 0.45 * s, (210, 210, 210), 1)
+            self._text(scene, hud.warning, (int(10 * s), h - int(100 * s)),
+                       _fit(hud.warning, 0.55 * s, 1, w - 20), (0, 220, 255), 1)
+        self._text(scene, hud.keys_help, (int(10 * s), h - int(10 * s)), 0.45 * s, (210, 210, 210), 1)
         if debug and hud.debug:
             yy = y + int(50 * s)
             for line in hud.debug:
-                _text(scene, line, (int(10 * s), yy), 0.5 * s, (0, 255, 255), 1)
+                self._text(scene, line, (int(10 * s), yy), 0.5 * s, (0, 255, 255), 1)
                 yy += int(20 * s)
         return scene
 
@@ -134,13 +132,14 @@ class LiveAnnotator:
         size = 1.8 * s
         (tw, th), _ = cv2.getTextSize(text, FONT, size, lw + 2)
         x = w - tw - int(16 * s)
-        _text(scene, text, (x, int(16 * s) + th), size, WHITE, lw + 2)
-        _text(scene, "reps", (x - int(52 * s), int(16 * s) + th), 0.6 * s, WHITE, max(1, lw // 2))
+        self._text(scene, text, (x, int(16 * s) + th), size, WHITE, lw + 2)
+        self._text(scene, "reps", (x - int(52 * s), int(16 * s) + th), 0.6 * s, WHITE, max(1, lw // 2))
         if hud.last_rep:
             colour = GREY if hud.last_rep_good is None else GOOD if hud.last_rep_good else BAD
             size = _fit(hud.last_rep, 0.6 * s, max(1, lw // 2), int(w * 0.5))
             (tw2, th2), _ = cv2.getTextSize(hud.last_rep, FONT, size, max(1, lw // 2))
-            _text(scene, hud.last_rep, (w - tw2 - int(16 * s), int(30 * s) + th + th2), size, colour, max(1, lw // 2))
+            self._text(scene, hud.last_rep, (w - tw2 - int(16 * s), int(30 * s) + th + th2), size, colour,
+                       max(1, lw // 2))
 
     def _gauge(self, scene, hud: Hud, s: float, lw: int) -> None:
         """A spirit level: the bar spans +-range deg, the green band is inside the fault threshold."""
@@ -166,4 +165,4 @@ class LiveAnnotator:
             label = f"{label} {value:+.1f} deg"
         else:
             label = f"{label}: not measured"
-        _text(scene, label, (x0, y0 - int(8 * s)), 0.5 * s, WHITE, 1)
+        self._text(scene, label, (x0, y0 - int(8 * s)), 0.5 * s, WHITE, 1)

@@ -6,7 +6,7 @@ from glutecam.annotate import OUTLINE
 from glutecam.outlined_text import FONT, OutlinedText, fixed_point
 
 
-def putText_calls(img, text, org, size, colour, thick, offsets):
+def put_text_calls(img, text, org, size, colour, thick, offsets):
     """The drawing the stamps stand for: black copies at the offsets, then the text, each blended by OpenCV."""
     for dx, dy in offsets:
         cv2.putText(img, text, (org[0] + dx, org[1] + dy), FONT, size, (0, 0, 0), thick, cv2.LINE_AA)
@@ -24,7 +24,7 @@ def putText_calls(img, text, org, size, colour, thick, offsets):
 def test_a_text_drawn_again_from_its_stamp_looks_as_drawn_by_opencv(text, org, size, colour, thick, offsets):
     scene = np.random.default_rng(0).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
     expected = scene.copy()
-    putText_calls(expected, text, org, size, colour, thick, offsets)
+    put_text_calls(expected, text, org, size, colour, thick, offsets)
     texts = OutlinedText()
     for _ in range(3):  # drawn directly, then stamped, then from the stamp
         got = scene.copy()
@@ -55,7 +55,6 @@ def test_stamps_are_kept_for_texts_seen_twice_and_at_most_keep_of_them():
         for i in range(20):
             texts.put(scene, f"label {i}", (10, 60), 0.7, (255, 255, 255), 1, OUTLINE)
     assert list(texts._stamps) == [("label " + str(i), 0.7, 1, (255, 255, 255), OUTLINE) for i in range(12, 20)]
-
 
 
 def test_the_blend_fits_16_bits_for_every_coverage_and_colour():

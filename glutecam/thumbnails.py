@@ -21,7 +21,8 @@ import numpy as np
 
 #: The width of a report still, px.
 STILL_WIDTH = 360
-#: JPEG quality of the frames kept for the clip: its artefacts stay under those of the clip's H.264 (`analyse.CLIP_CRF`).
+#: JPEG quality of the frames kept for the clip: its artefacts stay under those of the clip's H.264
+#: (`analyse.CLIP_CRF`).
 CLIP_FRAME_QUALITY = 90
 
 

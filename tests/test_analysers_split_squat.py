@@ -17,23 +17,23 @@ CASES = [
     FaultCase("trunk_lean", "trunk_lean_deg", 13.0, 7.0),
 ]
 DEPTH = [FaultCase("short_range", "depth_deg", 67.0, 73.0)]
-CASES_FOR = {"front": CASES, "back": CASES}
+VIEWS = ("front", "back")  # the same cases from either camera
 ROTATION = [FaultCase("pelvic_rotation", "rotation_deg", 8.0, 2.0),
             FaultCase("pelvic_rotation", "rotation_deg", -8.0, -2.0)]  # either way
 
 
-@pytest.fixture(scope="module", params=["front", "back"])
+@pytest.fixture(scope="module", params=VIEWS)
 def schedule(request):
     side = "right" if request.param == "front" else "left"
-    return analyse_schedule(split_squat, CASES_FOR[request.param], side=side, camera=camera_for(request.param))
+    return analyse_schedule(split_squat, CASES, side=side, camera=camera_for(request.param))
 
 
-@pytest.mark.parametrize("schedule, i", [(v, i) for v, cases in CASES_FOR.items() for i in range(len(cases))],
-                         ids=[f"{v}-{c.code}{c.beyond:+.0f}" for v, cases in CASES_FOR.items() for c in cases],
+@pytest.mark.parametrize("schedule, i", [(v, i) for v in VIEWS for i in range(len(CASES))],
+                         ids=[f"{v}-{c.code}{c.beyond:+.0f}" for v in VIEWS for c in CASES],
                          indirect=["schedule"])
 def test_fault_3_deg_beyond_is_flagged_and_3_deg_inside_is_not(schedule, i):
     clip, res = schedule
-    check_case(res, CASES_FOR[res.set.view], i)
+    check_case(res, CASES, i)
 
 
 def test_counts_every_rep_and_finds_the_front_leg(schedule):
@@ -103,9 +103,9 @@ def test_a_rushed_rep_is_flagged():
 
 @pytest.mark.parametrize("view", ["front", "back"])
 def test_realistic_noise(view):
-    """MediaPipe-like noise: obliquity MAE within 2 deg, reps counted exactly, drop/hike/rotation verdicts
-    right at +/-3 deg of the threshold on every seed."""
-    cases = CASES[:2] + (CASES[4:5] if view == "front" else [])
+    """MediaPipe-like noise: obliquity MAE within 2 deg, reps counted exactly, drop and hike verdicts right at
+    +/-3 deg of the threshold on every seed (rotation is measured from an oblique camera only: `ROTATION`)."""
+    cases = CASES[:2]
     for seed in range(3):
         noise = Noise(**{**REALISTIC.__dict__, "seed": seed})
         clip, res = analyse_schedule(split_squat, cases, side="right", camera=camera_for(view), noise=noise)

@@ -36,6 +36,11 @@ def test_fault_3_deg_beyond_is_flagged_and_3_deg_inside_is_not(schedule, i):
     check_case(res, CASES, i)
 
 
+def test_the_camera_view_is_found(schedule, request):
+    clip, res = schedule
+    assert res.set.view == request.node.callspec.params["schedule"]
+
+
 def test_counts_every_rep_and_finds_the_front_leg(schedule):
     clip, res = schedule
     assert len(res.set.reps) == len(clip.reps)

@@ -114,8 +114,11 @@ def _child(args: dict) -> None:
             out.write(json.dumps(msg) + "\n")
             out.flush()
             if thumbs is not None:  # after the frame is on its way: the model need not wait for this
-                small = clip_frame(frame.image, jpeg_wh, rgb=args["rgb"]) if jpeg_wh else None
-                jpeg = clip_frame_jpeg(small) if jpeg_wh else thumbnail_jpeg(frame.image, rgb=args["rgb"])
+                if jpeg_wh:  # the frame at the clip's size
+                    small = clip_frame(frame.image, jpeg_wh, rgb=args["rgb"])
+                    jpeg = clip_frame_jpeg(small)
+                else:  # a report still
+                    small, jpeg = None, thumbnail_jpeg(frame.image, rgb=args["rgb"])
                 try:
                     offset = thumbs.tell()
                     thumbs.write(jpeg)
@@ -149,10 +152,10 @@ class ProcessDecodedSource:
     and stride are used), optionally scaled to `size_wh` (w, h, px) and/or in RGB order (`rgb`, and
     `Frame.rgb` says so). After iterating, `error` (and the wrapped source's `error`) says why the stream
     ended early, if it did (a damaged file, or the child dying after some frames). Each `Frame.image` is a
-    view of a shared buffer that is reused once the next frame is requested: copy it to keep it longer. With `jpegs`, the child also keeps a JPEG of every frame it
-    hands over in that file (`glutecam.thumbnails`: a report still, or the frame at the file's `size_wh`);
-    with `raw` too (a `glutecam.raw_frames.RawFrameRing`, for the clip process), a raw copy of that frame
-    when the ring has a free slot, its slot noted in `jpegs`.
+    view of a shared buffer that is reused once the next frame is requested: copy it to keep it longer.
+    With `jpegs`, the child also keeps a JPEG of every frame it hands over in that file (`glutecam.thumbnails`:
+    a report still, or the frame at the file's `size_wh`); with `raw` too (a `glutecam.raw_frames.RawFrameRing`,
+    for the clip process), a raw copy of that frame when the ring has a free slot, its slot noted in `jpegs`.
     With `census` (a `pose.CensusSpec`), the frames it picks carry `Frame.census` (see the module docstring);
     `census_error` says why a census failed, if one did (that frame then has none). `cores`: the CPU cores
     the child keeps to (`glutecam.cores`), None for any.

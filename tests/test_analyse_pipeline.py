@@ -1,5 +1,6 @@
 """Pass 2's pipeline pieces: the slow-motion replay kept on the way, the scaled annotator, the frames pass 1 kept."""
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from glutecam.analyse import ScaledAnnotator, _ReplayFrames
 from glutecam.annotate import Annotator, Overlay
 from glutecam.landmarks import Landmark
+from glutecam.report.clip import Replay
 
 
 class ListWriter:
@@ -19,10 +21,6 @@ class ListWriter:
 
 
 def replay(start_s, end_s, slow=3, pad_s=0.3):
-    from pathlib import Path
-
-    from glutecam.report.clip import Replay
-
     return Replay(Path("set.mp4"), 1, start_s, end_s, slow=slow, pad_s=pad_s)  # banner "Slow motion: rep 1"
 
 
